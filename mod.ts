@@ -1,0 +1,10 @@
+/**
+ * svlens: singular vectors of attention heads and the features they align with.
+ *
+ * The library API, one module per layer (see README and design notes). Importing it needs no
+ * Deno permissions.
+ *
+ * @module
+ */
+export * from "./src/errors.ts";
+export { SCHEMA_VERSION, VERSION } from "./src/version.ts";

@@ -1,0 +1,10 @@
+/**
+ * `svlens ioi`: placeholder until its issue lands (see `issues`).
+ * @module
+ */
+import { SvlensError } from "../errors.ts";
+
+/** Runs `svlens ioi` with the arguments after the command name; returns the exit status. */
+export function run(_args: string[]): Promise<number> {
+  return Promise.reject(new SvlensError("svlens ioi is not implemented yet"));
+}

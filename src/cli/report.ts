@@ -1,0 +1,10 @@
+/**
+ * `svlens report`: placeholder until its issue lands (see `issues`).
+ * @module
+ */
+import { SvlensError } from "../errors.ts";
+
+/** Runs `svlens report` with the arguments after the command name; returns the exit status. */
+export function run(_args: string[]): Promise<number> {
+  return Promise.reject(new SvlensError("svlens report is not implemented yet"));
+}

@@ -1,0 +1,10 @@
+/**
+ * `svlens sweep`: placeholder until its issue lands (see `issues`).
+ * @module
+ */
+import { SvlensError } from "../errors.ts";
+
+/** Runs `svlens sweep` with the arguments after the command name; returns the exit status. */
+export function run(_args: string[]): Promise<number> {
+  return Promise.reject(new SvlensError("svlens sweep is not implemented yet"));
+}
