@@ -1,0 +1,79 @@
+/**
+ * `writeRun`: the one place every computing command writes its outputs.
+ * @module
+ */
+import { writeFileAtomic, writeTextAtomic } from "../io/atomic_write.ts";
+import { SCHEMA_VERSION, VERSION } from "../version.ts";
+import { encodeArrays } from "./_safetensors_write.ts";
+import { renderReport } from "./html.ts";
+import type { ArrayEntry, RunResults, StoredResults } from "./types.ts";
+
+/** File names inside a run directory. */
+export const RUN_FILES = {
+  results: "results.json",
+  arrays: "arrays.safetensors",
+  report: "report.html",
+} as const;
+
+/** Adds the envelope (`schemaVersion`, `svlensVersion`, `createdAt`, the array index). */
+export function storeResults(
+  results: RunResults,
+  arrays?: Record<string, ArrayEntry>,
+  now: Date = new Date(),
+): StoredResults {
+  const stored: StoredResults = {
+    schemaVersion: SCHEMA_VERSION,
+    svlensVersion: VERSION,
+    createdAt: now.toISOString(),
+    ...results,
+  };
+  // The envelope always wins over same-named keys in `results`.
+  stored.schemaVersion = SCHEMA_VERSION;
+  stored.svlensVersion = VERSION;
+  stored.createdAt = now.toISOString();
+  if (arrays && Object.keys(arrays).length > 0) {
+    stored.arrays = Object.fromEntries(
+      Object.entries(arrays).map(([k, v]) => [
+        k,
+        { dtype: v.data instanceof Float64Array ? "F64" : "F32", shape: [...v.shape] },
+      ]),
+    );
+  } else delete stored.arrays;
+  return stored;
+}
+
+/**
+ * Writes `DIR/results.json`, `DIR/arrays.safetensors` (only when `arrays` has entries) and
+ * `DIR/report.html`, each atomically (temporary file + rename). Needs write permission on
+ * `dir` only. NaN and ±Infinity become `null` in results.json (JSON has no such numbers).
+ *
+ * @example
+ * ```ts ignore
+ * await writeRun("out/toy", {
+ *   command: "toy", title: "Toy model", seed: 1, parameters: {}, summary: { loss: 0.1 },
+ *   figures: [{ kind: "table", title: "t", columns: ["a"], rows: [[1]] }],
+ * }, { "W": { shape: [2, 2], data: new Float32Array(4) } });
+ * ```
+ */
+export async function writeRun(
+  dir: string,
+  results: RunResults,
+  arrays?: Record<string, ArrayEntry>,
+): Promise<void> {
+  const stored = storeResults(results, arrays);
+  const base = dir.endsWith("/") ? dir : `${dir}/`;
+  // Encode everything first so a bad array fails before any file is replaced.
+  const tensorBytes = stored.arrays
+    ? encodeArrays(arrays!, {
+      svlensVersion: VERSION,
+      command: stored.command,
+      createdAt: stored.createdAt,
+    })
+    : undefined;
+  const json = `${JSON.stringify(stored, null, 2)}\n`;
+  const html = renderReport(JSON.parse(json) as StoredResults);
+  await Deno.mkdir(base, { recursive: true });
+  if (tensorBytes) await writeFileAtomic(base + RUN_FILES.arrays, tensorBytes);
+  await writeTextAtomic(base + RUN_FILES.results, json);
+  await writeTextAtomic(base + RUN_FILES.report, html);
+}
