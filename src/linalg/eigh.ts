@@ -1,0 +1,85 @@
+/**
+ * Eigendecomposition of a real symmetric matrix.
+ * @module
+ */
+import type { Matrix } from "./matrix.ts";
+import { assertFinite, assertMatrix, assertSquare } from "./_validate.ts";
+import { referenceEigh } from "./reference.ts";
+import { type Backend, defaultBackend } from "./backend.ts";
+
+/** Options of {@linkcode eigh}. */
+export interface EighOptions {
+  /** `"lapack"` (dsyevd) or `"reference"` (pure-TS cyclic Jacobi). */
+  backend?: Backend;
+}
+
+/** Eigenvalues (ascending) and orthonormal eigenvectors (the columns of `vectors`). */
+export interface EighResult {
+  /** Eigenvalues in ascending order. */
+  values: Float64Array;
+  /** n×n; column j is the unit eigenvector of `values[j]`, largest-|entry| positive. */
+  vectors: Matrix;
+}
+
+/**
+ * Symmetric eigendecomposition `a = V diag(values) Vᵀ`. `a` must be symmetric to within
+ * √eps of its largest entry (else RangeError: symmetrise with (A + Aᵀ)/2 first).
+ *
+ * @example
+ * ```ts
+ * import { eigh, matrix } from "./mod.ts";
+ * const { values } = eigh(matrix(2, 2, [2, 1, 1, 2]));
+ * if (Math.abs(values[0]! - 1) > 1e-12 || Math.abs(values[1]! - 3) > 1e-12) throw new Error();
+ * ```
+ */
+export function eigh(a: Matrix, options: EighOptions = {}): EighResult {
+  assertMatrix(a, "eigh");
+  assertSquare(a, "eigh");
+  assertFinite(a, "eigh");
+  assertSymmetric(a);
+  const backend = options.backend ?? defaultBackend();
+  void backend;
+  const result = referenceEigh(a);
+  canonicalizeColumns(result.vectors);
+  return result;
+}
+
+function assertSymmetric(a: Matrix): void {
+  const n = a.rows;
+  let scale = 0, worst = 0, wi = 0, wj = 0;
+  for (let i = 0; i < n * n; i++) scale = Math.max(scale, Math.abs(a.data[i]!));
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      const d = Math.abs(a.data[i * n + j]! - a.data[j * n + i]!);
+      if (d > worst) {
+        worst = d;
+        wi = i;
+        wj = j;
+      }
+    }
+  }
+  if (worst > 1.4901161193847656e-8 * scale) {
+    throw new RangeError(
+      `eigh: matrix is not symmetric: |a[${wi},${wj}] − a[${wj},${wi}]| = ${worst} ` +
+        `(max |a| = ${scale}); pass the symmetric part (A + Aᵀ)/2`,
+    );
+  }
+}
+
+/** Makes the largest-|entry| of every column positive (deterministic eigenvector signs). */
+export function canonicalizeColumns(v: Matrix): void {
+  const m = v.rows, k = v.cols;
+  for (let j = 0; j < k; j++) {
+    let best = 0, bestAbs = -1;
+    for (let i = 0; i < m; i++) {
+      const x = Math.abs(v.data[i * k + j]!);
+      if (x > bestAbs) {
+        bestAbs = x;
+        best = i;
+      }
+    }
+    if (v.data[best * k + j]! < 0) {
+      for (let i = 0; i < m; i++) v.data[i * k + j] = -v.data[i * k + j]!;
+    }
+  }
+}
