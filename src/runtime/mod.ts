@@ -1,0 +1,56 @@
+/**
+ * Forward passes with activation capture under TransformerLens hook names: the pure-TypeScript
+ * reference and ONNX graphs run by onnxruntime-web.
+ *
+ * @example
+ * ```ts ignore
+ * const cache = await runWithCache(model, [[464, 3290, 3332]], {
+ *   names: ["blocks.*.ln1.hook_normalized", "blocks.*.attn.hook_pattern"],
+ * });
+ * cache.get("blocks.0.attn.hook_pattern")!.shape; // [1, n_heads, 3, 3]
+ * ```
+ * @module
+ */
+import type { Model, Tensor } from "../model/types.ts";
+import { type LogitPositions, makeBatch } from "./batch.ts";
+import { type HookFilter, selectHooks } from "./hooks.ts";
+import { referenceForward } from "./reference.ts";
+
+export { type Batch, type LogitPositions, makeBatch, PAD_TOKEN } from "./batch.ts";
+export { type HookFilter, hookNames, hookPredicate, selectHooks } from "./hooks.ts";
+export { erf, gelu, referenceForward } from "./reference.ts";
+export { type RotaryTables, rotaryTables, rotateInPlace } from "./rotary.ts";
+export { gpt2Config, neoxConfig, randomModel, type RandomModelOptions } from "./random_model.ts";
+
+/** Which implementation runs the forward pass. */
+export type Backend = "onnx" | "reference";
+
+/** Options of {@linkcode runWithCache}. */
+export interface RunOptions {
+  /** Hooks to capture: exact names, `*` globs, or a RegExp; default every hook. */
+  names?: HookFilter;
+  /** `onnx` (onnxruntime-web, default) or `reference` (pure TypeScript). */
+  backend?: Backend;
+  /** Where `logits` are computed: `"all"` (default), `"last"` real token, or fixed positions. */
+  logitPositions?: LogitPositions;
+}
+
+/**
+ * Runs `model` on `tokens` (prompts of any lengths ≤ n_ctx, right-padded into one batch) and
+ * returns the requested activations keyed by TL hook name, TL-shaped: `[batch, pos, d_model]`,
+ * `hook_q|k|v|z` `[batch, pos, head, d_head]`, `hook_attn_scores|pattern`
+ * `[batch, head, query_pos, key_pos]` (scores divided by √d_head, masked `-Infinity`),
+ * `hook_scale` `[batch, pos, 1]`, `logits` `[batch, nLogit, d_vocab]`. Positions past a prompt's
+ * length are padding: computed, but never attended to by real positions.
+ */
+export async function runWithCache(
+  model: Model,
+  tokens: readonly (readonly number[])[],
+  options: RunOptions = {},
+): Promise<Map<string, Tensor>> {
+  const keep = selectHooks(model.config, options.names);
+  const batch = makeBatch(model.config, tokens, options.logitPositions ?? "all");
+  const backend = options.backend ?? "onnx";
+  if (backend === "reference") return await Promise.resolve(referenceForward(model, batch, keep));
+  throw new RangeError(`backend '${backend}' is not one of: onnx, reference`);
+}
