@@ -1,0 +1,146 @@
+/**
+ * `loadModel`: a local Hugging Face model directory or a Hub repo id (through the
+ * huggingface_hub-compatible cache) → {@linkcode Model} with TransformerLens-layout weights and
+ * no processing, plus where its tokenizer files are.
+ *
+ * Weight files, in order of preference: `model.safetensors`, `model.safetensors.index.json`
+ * (sharded), `pytorch_model.bin`, `pytorch_model.bin.index.json` (sharded; restricted unpickler).
+ * @module
+ */
+import { HubError, ModelFormatError } from "../errors.ts";
+import { readConfig } from "./config.ts";
+import { convertHfWeights, type StateDict } from "./hf_weights.ts";
+import { openSafetensors, type TensorSource } from "./safetensors_file.ts";
+import type { Model } from "./types.ts";
+
+/** Weight file names svlens looks for, in order of preference. */
+export const WEIGHT_FILES: readonly string[] = [
+  "model.safetensors",
+  "model.safetensors.index.json",
+  "pytorch_model.bin",
+  "pytorch_model.bin.index.json",
+];
+
+/** Tokenizer files svlens looks for beside the weights. */
+export const TOKENIZER_FILES: readonly string[] = [
+  "tokenizer.json",
+  "vocab.json",
+  "merges.txt",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+];
+
+/** Where a model's tokenizer files are (pass `dir` to `loadTokenizer`). */
+export interface TokenizerFiles {
+  /** Directory holding the files. */
+  dir: string;
+  /** Which of {@linkcode TOKENIZER_FILES} exist there. */
+  files: string[];
+}
+
+/** A loaded model plus where it came from. */
+export interface LoadedModel extends Model {
+  /** Directory the files were read from (a local dir or a cache snapshot). */
+  dir: string;
+  /** The weight file that was read. */
+  weightFile: string;
+  /** Tokenizer files, if any are present. */
+  tokenizer?: TokenizerFiles;
+  /** Hub commit hash when loaded from the Hub or its cache. */
+  commit?: string;
+}
+
+/** Options for {@linkcode loadModel}. */
+export interface LoadOptions {
+  /** Use only the local cache. */
+  offline?: boolean;
+  /** Branch, tag or commit on the Hub (default `main`); ignored for local directories. */
+  revision?: string;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await Deno.stat(path)).isDirectory;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+function fromSource(src: TensorSource): StateDict {
+  return { names: () => src.names(), read: (name) => src.read(name) };
+}
+
+/**
+ * Loads a model from a local directory (config.json + weights) without touching the network.
+ * Needs read permission on `dir`.
+ */
+export async function loadModelFromDir(dir: string): Promise<LoadedModel> {
+  const configPath = `${dir}/config.json`;
+  if (!(await exists(configPath))) {
+    throw new ModelFormatError(`${dir}: no config.json; not a Hugging Face model directory`);
+  }
+  const config = await readConfig(configPath);
+  let weightFile: string | undefined;
+  for (const f of WEIGHT_FILES) {
+    if (await exists(`${dir}/${f}`)) {
+      weightFile = f;
+      break;
+    }
+  }
+  if (!weightFile) {
+    throw new ModelFormatError(`${dir}: no weights found (looked for ${WEIGHT_FILES.join(", ")})`);
+  }
+  const path = `${dir}/${weightFile}`;
+  let weights;
+  if (weightFile.includes("safetensors")) {
+    const src = await openSafetensors(path);
+    try {
+      weights = await convertHfWeights(config, fromSource(src));
+    } finally {
+      src.close();
+    }
+  } else {
+    throw new ModelFormatError(`${path}: PyTorch .bin loading is not wired in yet`);
+  }
+  const tokFiles: string[] = [];
+  for (const f of TOKENIZER_FILES) if (await exists(`${dir}/${f}`)) tokFiles.push(f);
+  const model: LoadedModel = {
+    config,
+    weights,
+    processing: {
+      foldLayerNorm: false,
+      centerWritingWeights: false,
+      centerUnembed: false,
+      foldValueBiases: false,
+    },
+    dir,
+    weightFile,
+  };
+  if (tokFiles.length > 0) model.tokenizer = { dir, files: tokFiles };
+  return model;
+}
+
+/**
+ * Loads `idOrDir`: an existing local directory, or a Hub repo id such as `gpt2` or
+ * `EleutherAI/pythia-160m` at `revision` (e.g. `step1000`). Hub files come from the
+ * huggingface_hub cache when present (zero network), otherwise they are downloaded into it.
+ *
+ * Permissions: `--allow-read` on the directory or cache; for Hub ids also `--allow-env` (HF_*
+ * variables, HOME) and, only when files must be downloaded, `--allow-write` on the cache and
+ * `--allow-net` to the endpoint.
+ */
+export async function loadModel(idOrDir: string, _options: LoadOptions = {}): Promise<LoadedModel> {
+  if (await isDirectory(idOrDir)) return await loadModelFromDir(idOrDir.replace(/\/+$/, "") || "/");
+  throw new HubError(`${idOrDir}: not a local directory (Hub loading is not wired in yet)`);
+}
