@@ -20,4 +20,5 @@ export type {
 export { RUN_FILES, storeResults, writeRun } from "./write_run.ts";
 export { formatTable } from "./table.ts";
 export { renderReport, REPORT_CSP } from "./html.ts";
+export { checkResults, parseResults, ResultsFormatError } from "./validate.ts";
 export { renderFigure, type RenderOptions } from "./svg.ts";

@@ -57,6 +57,10 @@ function textWidth(s: string): number {
   return s.length * FONT * 0.6;
 }
 
+function titleWidth(s: string, small: boolean): number {
+  return s.length * (small ? 12 : 14) * 0.62;
+}
+
 /** Keeps at most `max` evenly spaced label indices. */
 function labelStride(n: number, max: number): number {
   return Math.max(1, Math.ceil(n / max));
@@ -108,7 +112,7 @@ export function renderHeatmap(f: HeatmapFigure, options: RenderOptions = {}): st
   const maxPlotH = small ? 200 : 560;
   const cell = Math.max(
     0.5,
-    Math.min(small ? 14 : 28, maxPlotW / Math.max(nx, 1), maxPlotH / Math.max(ny, 1)),
+    Math.min(small ? 16 : 32, maxPlotW / Math.max(nx, 1), maxPlotH / Math.max(ny, 1)),
   );
   const pw = cell * nx;
   const ph = cell * ny;
@@ -116,7 +120,7 @@ export function renderHeatmap(f: HeatmapFigure, options: RenderOptions = {}): st
   const top = small ? 22 : 28;
   const barW = 12;
   const legendW = 70;
-  const width = Math.max(left + pw + 16 + legendW, textWidth(f.title) + 20);
+  const width = Math.max(left + pw + 16 + legendW, titleWidth(f.title, small) + 20);
   const height = top + ph + xLabH + 30;
   const out: string[] = [svgOpen(width, height, f.title, "fig heatmap")];
   out.push(heading(f.title, width / 2, small));
@@ -199,7 +203,11 @@ interface Axis {
 }
 
 function makeAxis(lo: number, hi: number, log: boolean, p0: number, p1: number): Axis {
-  const [a, b] = padRange(lo, hi, log);
+  const [pa, pb] = padRange(lo, hi, log);
+  // Log axes snap outwards to whole decades so the smallest bar still has a height.
+  const [a, b] = log
+    ? [10 ** Math.floor(Math.log10(pa)), 10 ** Math.ceil(Math.log10(pb))]
+    : [pa, pb];
   const ticks = log ? logTicks(a, b) : linearTicks(a, b, 5);
   const [l, h] = log ? [a, b] : [Math.min(a, ticks[0] ?? a), Math.max(b, ticks.at(-1) ?? b)];
   const t = (v: number) => log ? Math.log10(v) : v;
