@@ -4,7 +4,8 @@
  */
 import { writeFileAtomic, writeTextAtomic } from "../io/atomic_write.ts";
 import { SCHEMA_VERSION, VERSION } from "../version.ts";
-import { encodeArrays } from "./_safetensors_write.ts";
+import { encodeSafetensors } from "../model/safetensors.ts";
+import { SvlensError } from "../errors.ts";
 import { renderReport } from "./html.ts";
 import type { ArrayEntry, RunResults, StoredResults } from "./types.ts";
 
@@ -42,6 +43,27 @@ export function storeResults(
   return stored;
 }
 
+function encodeArrays(arrays: Record<string, ArrayEntry>, stored: StoredResults): Uint8Array {
+  const tensors = Object.fromEntries(
+    Object.entries(arrays).map(([name, { shape, data }]) => {
+      const count = shape.reduce((a, b) => a * b, 1);
+      if (count !== data.length || !shape.every((n) => Number.isInteger(n) && n >= 0)) {
+        throw new SvlensError(
+          `array '${name}' has shape [${shape.join(", ")}] (${count} values) but ${data.length} ` +
+            "values; pass a shape whose product is the data length",
+        );
+      }
+      const dtype = data instanceof Float64Array ? "F64" as const : "F32" as const;
+      return [name, { dtype, shape, data }];
+    }),
+  );
+  return encodeSafetensors(tensors, {
+    svlensVersion: VERSION,
+    command: stored.command,
+    createdAt: stored.createdAt,
+  });
+}
+
 /**
  * Writes `DIR/results.json`, `DIR/arrays.safetensors` (only when `arrays` has entries) and
  * `DIR/report.html`, each atomically (temporary file + rename). Needs write permission on
@@ -63,13 +85,7 @@ export async function writeRun(
   const stored = storeResults(results, arrays);
   const base = dir.endsWith("/") ? dir : `${dir}/`;
   // Encode everything first so a bad array fails before any file is replaced.
-  const tensorBytes = stored.arrays
-    ? encodeArrays(arrays!, {
-      svlensVersion: VERSION,
-      command: stored.command,
-      createdAt: stored.createdAt,
-    })
-    : undefined;
+  const tensorBytes = stored.arrays ? encodeArrays(arrays!, stored) : undefined;
   const json = `${JSON.stringify(stored, null, 2)}\n`;
   const html = renderReport(JSON.parse(json) as StoredResults);
   await Deno.mkdir(base, { recursive: true });
