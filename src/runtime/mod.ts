@@ -52,5 +52,10 @@ export async function runWithCache(
   const batch = makeBatch(model.config, tokens, options.logitPositions ?? "all");
   const backend = options.backend ?? "onnx";
   if (backend === "reference") return await Promise.resolve(referenceForward(model, batch, keep));
+  if (backend === "onnx") {
+    // Loaded on first use: the reference backend never pulls in onnxruntime-web.
+    const { onnxForward } = await import("./onnx_session.ts");
+    return await onnxForward(model, batch, keep);
+  }
   throw new RangeError(`backend '${backend}' is not one of: onnx, reference`);
 }

@@ -87,3 +87,11 @@ Deno.test({
   ignore: !HAS_FIXTURES,
   fn: () => checkGolden("reference"),
 });
+
+Deno.test({
+  name: "golden: GPT-nano ONNX graph (onnxruntime-web) reproduces every recorded partial",
+  ignore: !HAS_FIXTURES,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: () => checkGolden("onnx"),
+});

@@ -1,0 +1,188 @@
+/**
+ * Runs svlens-built ONNX graphs with onnxruntime-web (WebAssembly, 2 threads by default).
+ *
+ * The runtime's 14 MB `ort-wasm-simd-threaded.wasm` is handed to onnxruntime as
+ * `env.wasm.wasmBinary`, so onnxruntime never reads files itself. The bytes come, in order:
+ * 1. through the module graph (`import … with { type: "bytes" }`): needs only the
+ *    `--unstable-raw-imports` flag, no read permission, and works under `deno compile`;
+ * 2. else from the file Deno resolved the npm package to, which needs exactly
+ *    `--allow-read=<that file>` (the error names it).
+ * Sessions are cached per model object and hook set, so repeated calls only pay for `run`.
+ * @module
+ */
+// deno-lint-ignore no-import-prefix -- full specifiers so run-from-URL resolves the same (RULES)
+import * as ort from "npm:onnxruntime-web@1.30.0";
+import type { Model, Tensor } from "../model/types.ts";
+import { SvlensError } from "../errors.ts";
+import type { Batch } from "./batch.ts";
+import { buildGraph, type BuiltGraph, type GraphInput } from "./onnx_graph.ts";
+import { rotaryTables } from "./rotary.ts";
+
+/** The specifier of onnxruntime-web's threaded SIMD runtime. */
+export const ORT_WASM_SPECIFIER = "npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm";
+
+/** onnxruntime-web could not start: the message says which permission or flag is missing. */
+export class BackendUnavailableError extends SvlensError {}
+
+let initialised: Promise<void> | undefined;
+
+/** Where the runtime `.wasm` lives on this machine (for `--allow-read=`). */
+export function ortWasmPath(): string {
+  return new URL(import.meta.resolve(ORT_WASM_SPECIFIER)).pathname;
+}
+
+async function loadWasmBinary(): Promise<Uint8Array> {
+  try {
+    const mod = await import(ORT_WASM_SPECIFIER, { with: { type: "bytes" } });
+    return mod.default as Uint8Array;
+  } catch {
+    // Without --unstable-raw-imports the import is refused; fall back to reading the file.
+  }
+  const path = ortWasmPath();
+  try {
+    return await Deno.readFile(path);
+  } catch (error) {
+    throw new BackendUnavailableError(
+      `onnxruntime-web's runtime (${path}) could not be loaded: ${(error as Error).message}. ` +
+        `Run Deno with --unstable-raw-imports (no read permission needed), or grant ` +
+        `--allow-read=${path}, or use the reference backend (--backend reference)`,
+      { cause: error },
+    );
+  }
+}
+
+/** Configures onnxruntime-web once: the runtime bytes and the thread count. */
+export function initOrt(numThreads = 2): Promise<void> {
+  initialised ??= (async () => {
+    ort.env.wasm.wasmBinary = await loadWasmBinary();
+    ort.env.wasm.numThreads = numThreads;
+    ort.env.logLevel = "error";
+  })();
+  return initialised.catch((error) => {
+    initialised = undefined;
+    throw error;
+  });
+}
+
+interface Cached {
+  graph: BuiltGraph;
+  session: ort.InferenceSession;
+}
+
+const sessions = new WeakMap<Model, Map<string, Promise<Cached>>>();
+
+async function sessionFor(model: Model, hooks: ReadonlySet<string>): Promise<Cached> {
+  let perModel = sessions.get(model);
+  if (perModel === undefined) sessions.set(model, perModel = new Map());
+  const key = [...hooks].sort().join("\n");
+  let cached = perModel.get(key);
+  if (cached === undefined) {
+    cached = (async () => {
+      await initOrt();
+      const graph = buildGraph(model, { hooks });
+      const session = await ort.InferenceSession.create(graph.bytes, {
+        executionProviders: ["wasm"],
+        graphOptimizationLevel: "all",
+      });
+      // The serialised model is not needed once the session holds its own copy.
+      return { graph: { ...graph, bytes: new Uint8Array(0) }, session };
+    })();
+    perModel.set(key, cached);
+    cached.catch(() => perModel.delete(key));
+  }
+  return await cached;
+}
+
+/** The additive mask `[B, 1, T, T]`: 0 where key ≤ query and key < the prompt's length. */
+function attentionMask(batch: Batch): Float32Array {
+  const { batch: B, pos: T } = batch;
+  const mask = new Float32Array(B * T * T);
+  for (let b = 0; b < B; b++) {
+    const len = batch.lengths[b]!;
+    for (let q = 0; q < T; q++) {
+      for (let k = 0; k < T; k++) mask[(b * T + q) * T + k] = k <= q && k < len ? 0 : -Infinity;
+    }
+  }
+  return mask;
+}
+
+function feeds(model: Model, batch: Batch, inputs: GraphInput[]): Record<string, ort.Tensor> {
+  const { batch: B, pos: T } = batch;
+  const R = model.config.rotaryDim;
+  const out: Record<string, ort.Tensor> = {};
+  for (const name of inputs) {
+    switch (name) {
+      case "input_ids":
+        out[name] = new ort.Tensor("int64", BigInt64Array.from(batch.tokens, BigInt), [B, T]);
+        break;
+      case "attn_mask":
+        out[name] = new ort.Tensor("float32", attentionMask(batch), [B, 1, T, T]);
+        break;
+      case "position_ids":
+        out[name] = new ort.Tensor(
+          "int64",
+          BigInt64Array.from({ length: T }, (_, i) => BigInt(i)),
+          [T],
+        );
+        break;
+      case "rotary_cos":
+      case "rotary_sin": {
+        const tables = rotaryTables(R, model.config.rotaryBase, T);
+        out[name] = new ort.Tensor("float32", name === "rotary_cos" ? tables.cos : tables.sin, [
+          T,
+          1,
+          R / 2,
+        ]);
+        break;
+      }
+      case "logit_index":
+        out[name] = new ort.Tensor("int64", BigInt64Array.from(batch.logitIndex, BigInt), [
+          B,
+          batch.nLogit,
+          1,
+        ]);
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs `model` on `batch` with onnxruntime-web and returns the hooks in `keep` (same names,
+ * shapes and conventions as {@linkcode referenceForward}).
+ */
+export async function onnxForward(
+  model: Model,
+  batch: Batch,
+  keep: ReadonlySet<string>,
+): Promise<Map<string, Tensor>> {
+  if (keep.size === 0) return new Map();
+  const { graph, session } = await sessionFor(model, keep);
+  const results = await session.run(feeds(model, batch, graph.inputs));
+  const cache = new Map<string, Tensor>();
+  for (const name of graph.outputs) {
+    const t = results[name];
+    if (t === undefined) throw new SvlensError(`onnxruntime returned no '${name}'`);
+    cache.set(name, { shape: t.dims.map(Number), data: t.data as Float32Array });
+  }
+  return cache;
+}
+
+/** How many sessions are cached for `model` (one per distinct hook set). */
+export function cachedSessionCount(model: Model): number {
+  return sessions.get(model)?.size ?? 0;
+}
+
+/** Releases every cached session of `model` (they are otherwise kept for reuse). */
+export async function releaseSessions(model: Model): Promise<void> {
+  const perModel = sessions.get(model);
+  sessions.delete(model);
+  if (perModel === undefined) return;
+  for (const cached of perModel.values()) {
+    try {
+      await (await cached).session.release();
+    } catch {
+      // a session that failed to build has nothing to release
+    }
+  }
+}
