@@ -1,0 +1,69 @@
+/**
+ * One head's SAD basis: the SVD of its QK bilinear form, expressed so that projections onto the
+ * singular vectors can be taken from the head-space query and key vectors (method.md §3.1, §4.3,
+ * §4.5). With W_a = Q₁R₁ and W_b = Q₂R₂ (thin QR) and the core R₁R₂ᵀ = ÛΣV̂ᵀ, the singular
+ * vectors are U = Q₁Û, V = Q₂V̂, and for any residual x̃: uₖᵀx̃ = (G_q W_aᵀx̃)ₖ with
+ * G_q = ÛᵀR₁⁻ᵀ (likewise G_k = V̂ᵀR₂⁻ᵀ). Because W_aᵀx̃ is exactly the head's query vector
+ * q = W_Qᵀx + b_Q for every bias variant, one basis object serves all three variants.
+ * @module
+ */
+import { type Matrix, pinv, qr, svd, transpose } from "../linalg/mod.ts";
+import { matmul } from "../linalg/mod.ts";
+
+/**
+ * How the Q/K biases enter the decomposition (method.md §4.3):
+ * - `offset` (C, ACC++; default): SVD of Ω = W_Q W_Kᵀ, b_Q as the residual offset c_d = b_Q W_Q⁺.
+ * - `augmented` (A, SAD 2024): SVD of the (d+1)×(d+1) Ω̃ = [W_Q; b_Qᵀ][W_K; b_Kᵀ]ᵀ.
+ * - `source` (B, ACC 2025 source side): SVD of Ω_s = [W_Q; b_Qᵀ] W_Kᵀ ((d+1)×d).
+ */
+export type BiasVariant = "offset" | "augmented" | "source";
+
+/** The SVD of one head's QK circuit in the form SAD needs. */
+export interface HeadBasis {
+  /** Singular values σ₁ ≥ σ₂ ≥ … (K = d_head of them), of the UNSCALED bilinear form. */
+  s: Float64Array;
+  /** K×d_head: a = G_q q gives aₖ = uₖᵀx̃_d for the head-space query q. */
+  gq: Matrix;
+  /** K×d_head: b = G_k k gives bₖ = vₖᵀx̃_s for the head-space key k. */
+  gk: Matrix;
+  /** The bias variant this basis was built for. */
+  variant: BiasVariant;
+}
+
+/** Head weights in float64, TL layout (after weight processing). */
+export interface HeadWeights {
+  /** W_Q, d_model×d_head. */
+  wq: Matrix;
+  /** b_Q, d_head. */
+  bq: Float64Array;
+  /** W_K, d_model×d_head. */
+  wk: Matrix;
+  /** b_K, d_head. */
+  bk: Float64Array;
+}
+
+/** [W; bᵀ] ((d+1)×h). */
+function appendRow(w: Matrix, b: Float64Array): Matrix {
+  const data = new Float64Array((w.rows + 1) * w.cols);
+  data.set(w.data);
+  data.set(b, w.rows * w.cols);
+  return { rows: w.rows + 1, cols: w.cols, data };
+}
+
+/**
+ * The SAD basis of one head for `variant` (default `offset`): K = d_head triplets, computed from
+ * the thin factors (never forming the d_model×d_model matrix). Rank-deficient factors are
+ * handled through pseudo-inverses; the per-firing sum check then reports any inexactness.
+ */
+export function headBasis(weights: HeadWeights, variant: BiasVariant = "offset"): HeadBasis {
+  const wa = variant === "offset" ? weights.wq : appendRow(weights.wq, weights.bq);
+  const wb = variant === "augmented" ? appendRow(weights.wk, weights.bk) : weights.wk;
+  const r1 = qr(wa).r;
+  const r2 = qr(wb).r;
+  const core = matmul(r1, transpose(r2));
+  const { u, s, vt } = svd(core);
+  // G_q = Ûᵀ R₁⁻ᵀ = (R₁⁺ Û)ᵀ; the pseudo-inverse keeps rank-deficient heads well defined.
+  const gq = transpose(matmul(pinv(r1), u));
+  const gk = transpose(matmul(pinv(r2), transpose(vt)));
+  return { s, gq, gk, variant };
+}

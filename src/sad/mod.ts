@@ -1,0 +1,43 @@
+/**
+ * Sparse Attention Decomposition (method.md §3–4): per-head SVD bases for the three bias
+ * variants, per-singular-vector contributions to relative logits (checked to sum exactly),
+ * N_recon, Rolls–Tovee sparseness, the random-rotation control, firing selection, and planted
+ * models whose answer is known.
+ * @module
+ */
+export { type BiasVariant, type HeadBasis, headBasis, type HeadWeights } from "./basis.ts";
+export {
+  type FiringContributions,
+  firingContributions,
+  project,
+  rotatedContributions,
+  SUM_CHECK_RTOL,
+} from "./contributions.ts";
+export { nRecon, sparseness } from "./metrics.ts";
+export {
+  canonicalPair,
+  type Firing,
+  type FiringPositions,
+  GPT2_SMALL_IOI_HEADS,
+  HEAD_TYPES,
+  type HeadType,
+  selectFirings,
+  type Tau,
+} from "./firings.ts";
+export {
+  analyseHead,
+  type AnalyseOptions,
+  type FiringResult,
+  type HeadAnalysis,
+  headWeights,
+  type LayerActivations,
+} from "./analyse.ts";
+export { type BasisStats, basisStats, type HeadSummary, summarizeHead } from "./summary.ts";
+export { headRotations } from "./rotation.ts";
+export {
+  type Plant,
+  type PlantedModel,
+  plantedModel,
+  type PlantedOptions,
+  plantedPrompts,
+} from "./planted.ts";
