@@ -22,7 +22,7 @@ export interface PlantedOptions {
   nHeads?: number;
   /** Residual width (default 64). */
   dModel?: number;
-  /** Head width (default 8). */
+  /** Head width (default dModel / nHeads). */
   dHead?: number;
   /** Vocabulary = number of token features (default 24; ≤ dModel − dHead). */
   nTokens?: number;
@@ -69,7 +69,7 @@ function tensor(shape: number[]): Tensor {
 export function plantedModel(options: PlantedOptions = {}): PlantedModel {
   const arch = options.architecture ?? "gpt2";
   const L = options.nLayers ?? 2, H = options.nHeads ?? 4;
-  const C = options.dModel ?? 64, D = options.dHead ?? 8;
+  const C = options.dModel ?? 64, D = options.dHead ?? Math.floor(C / H);
   const V = options.nTokens ?? 24;
   const score = options.score ?? 12;
   if (V + D > C) {
@@ -89,6 +89,7 @@ export function plantedModel(options: PlantedOptions = {}): PlantedModel {
   const features: Matrix = { rows: V, cols: C, data: new Float64Array(V * C) };
   for (let t = 0; t < V; t++) for (let i = 0; i < C; i++) features.data[t * C + i] = dir(t, i);
 
+  // Pythia's rotary_pct = 0.25, rounded down to an even number of dimensions.
   const rotaryDim = arch === "gpt_neox" ? Math.max(2, 2 * Math.floor(D / 8)) : 0;
   const config: ModelConfig = {
     architecture: arch,

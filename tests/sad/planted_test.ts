@@ -1,0 +1,72 @@
+import { assertAlmostEquals, assertEquals, assertOk } from "../_assert.ts";
+import { runWithCache } from "../../src/runtime/mod.ts";
+import {
+  analyseHead,
+  type FiringPositions,
+  headRotations,
+  plantedModel,
+  plantedPrompts,
+  summarizeHead,
+} from "../../src/sad/mod.ts";
+
+for (const architecture of ["gpt2", "gpt_neox"] as const) {
+  Deno.test(`planted ${architecture} model: N_recon = 1 and S = 1/K on planted firings; rotation is denser`, async () => {
+    const { model, plants } = plantedModel({ architecture, nLayers: 2, nHeads: 4, seed: 4 });
+    const K = model.config.dHead;
+    const { tokens, planted } = plantedPrompts(plants, model.config.dVocab, { n: 24, length: 10 });
+    const cache = await runWithCache(model, tokens, {
+      names: [
+        "blocks.*.ln1.hook_normalized",
+        "blocks.*.attn.hook_pattern",
+        "blocks.*.attn.hook_attn_scores",
+      ],
+      backend: "reference",
+    });
+    const positions: FiringPositions[] = tokens.map((t) => ({
+      length: t.length,
+      end: t.length - 1,
+      io: -1,
+      s1: -1,
+      s2: -1,
+    }));
+    const rotations = headRotations(2, 4, K, 0);
+    let plantedSeen = 0;
+    for (const plant of plants) {
+      const { layer, head } = plant;
+      const acts = {
+        normalized: cache.get(`blocks.${layer}.ln1.hook_normalized`)!,
+        pattern: cache.get(`blocks.${layer}.attn.hook_pattern`)!,
+      };
+      const scores = cache.get(`blocks.${layer}.attn.hook_attn_scores`)!;
+      const result = analyseHead(model, layer, head, acts, positions, rotations(layer, head));
+      const mine = result.firings.filter((f) =>
+        tokens[f.prompt]![f.query] === plant.queryToken &&
+        tokens[f.prompt]![f.key] === plant.keyToken
+      );
+      const expected = planted.filter((p) => p.plant === plant).length;
+      assertOk(mine.length >= expected, `head ${layer}.${head}: ${mine.length} planted firings`);
+      for (const f of mine) {
+        assertOk(f.attention > 0.99, `planted attention ${f.attention}`);
+        assertEquals(f.nRecon, 1);
+        assertAlmostEquals(f.sparseness, 1 / K, 1e-9);
+        // independent oracle for l̃: the forward pass's own scores (f32, ×√d_head, unscaled)
+        const T = scores.shape[2]!;
+        const base = ((f.prompt * 4 + head) * T + f.query) * T;
+        const row = Array.from(
+          { length: f.query + 1 },
+          (_, s) => scores.data[base + s]! * Math.sqrt(K),
+        );
+        const lj = row[f.key]!;
+        const mean = (row.reduce((a, b) => a + b, 0) - lj) / f.query;
+        assertAlmostEquals(f.lTilde, lj - mean, 1e-4 * Math.abs(lj - mean));
+        plantedSeen++;
+      }
+      const s = summarizeHead(layer, head, mine, K);
+      assertEquals(s.svd.histogram[0], mine.length);
+      assertOk(s.rotated.meanNRecon > 2, `rotated mean N_recon ${s.rotated.meanNRecon}`);
+      // a rotated one-hot vector has S ≈ E[q²]²/E[q⁴] = 1/3 for Gaussian-like entries ≫ 1/K
+      assertOk(s.rotated.meanSparseness > 2 / K, `rotated sparseness ${s.rotated.meanSparseness}`);
+    }
+    assertOk(plantedSeen >= planted.length, `${plantedSeen} planted firings`);
+  });
+}
