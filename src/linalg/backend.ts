@@ -7,7 +7,7 @@
 /** Which implementation a decomposition runs on. */
 export type Backend = "lapack" | "reference";
 
-let current: Backend = "reference";
+let current: Backend = "lapack";
 
 /** The backend used when an options object names none. */
 export function defaultBackend(): Backend {

@@ -5,6 +5,7 @@
 import type { Matrix } from "./matrix.ts";
 import { assertFinite, assertMatrix, assertSquare } from "./_validate.ts";
 import { referenceEigh } from "./reference.ts";
+import { lapackEigh } from "./lapack.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
 
 /** Options of {@linkcode eigh}. */
@@ -38,8 +39,7 @@ export function eigh(a: Matrix, options: EighOptions = {}): EighResult {
   assertFinite(a, "eigh");
   assertSymmetric(a);
   const backend = options.backend ?? defaultBackend();
-  void backend;
-  const result = referenceEigh(a);
+  const result = backend === "reference" || a.rows === 0 ? referenceEigh(a) : lapackEigh(a);
   canonicalizeColumns(result.vectors);
   return result;
 }

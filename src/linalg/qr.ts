@@ -4,7 +4,8 @@
  */
 import type { Matrix } from "./matrix.ts";
 import { assertFinite, assertMatrix } from "./_validate.ts";
-import { referenceQr } from "./reference.ts";
+import { fixQrSigns, referenceQr } from "./reference.ts";
+import { lapackQr } from "./lapack.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
 
 /** Options of {@linkcode qr}. */
@@ -37,6 +38,8 @@ export function qr(a: Matrix, options: QrOptions = {}): QrResult {
   assertMatrix(a, "qr");
   assertFinite(a, "qr");
   const backend = options.backend ?? defaultBackend();
-  void backend;
-  return referenceQr(a);
+  if (backend === "reference" || a.rows === 0 || a.cols === 0) return referenceQr(a);
+  const result = lapackQr(a);
+  fixQrSigns(result.q.data, result.r.data, a.rows, result.q.cols, a.cols);
+  return result;
 }

@@ -5,6 +5,7 @@
 import type { Matrix } from "./matrix.ts";
 import { assertFinite, assertMatrix, assertSquare } from "./_validate.ts";
 import { referenceSolve } from "./reference.ts";
+import { lapackSolve } from "./lapack.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
 
 /** Options of {@linkcode solve}. */
@@ -45,7 +46,8 @@ export function solve(
   assertFinite(a, "solve");
   assertFinite(rhs, "solve");
   const backend = options.backend ?? defaultBackend();
-  void backend;
-  const x = referenceSolve(a, rhs);
+  const x = backend === "reference" || a.rows === 0 || rhs.cols === 0
+    ? referenceSolve(a, rhs)
+    : lapackSolve(a, rhs);
   return b instanceof Float64Array ? x.data : x;
 }

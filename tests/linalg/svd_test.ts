@@ -18,7 +18,7 @@ import {
 } from "./_util.ts";
 import { matmul } from "../../src/linalg/mod.ts";
 
-const BACKENDS: Backend[] = ["reference"]; // "lapack" joins when wasm/lapack.wasm lands
+const BACKENDS: Backend[] = ["reference", "lapack"];
 
 for (const backend of BACKENDS) {
   Deno.test(`svd[${backend}]: random shapes reconstruct to 1e-12·‖A‖ with orthonormal factors`, () => {

@@ -1,0 +1,403 @@
+/**
+ * The WebAssembly LAPACK backend: typed wrappers over `wasm/lapack.wasm` (LAPACK 3.11.0 + reference
+ * BLAS compiled by `wasm/build.sh`). The module is an import-free Wasm ES-module import, so it
+ * loads with zero Deno permissions and travels inside the module graph.
+ *
+ * Memory is managed explicitly: each call mallocs one block for all of its arrays inside the WASM
+ * memory, copies in, calls LAPACK (Fortran calling convention: every argument by reference,
+ * column-major arrays, hidden CHARACTER lengths last), copies out and frees in `finally`.
+ *
+ * Layout trick: a row-major m×n matrix is the column-major n×m matrix Aᵀ, so the SVD is taken
+ * of Aᵀ = U′ S V′ᵀ; then u = V′ and vt = U′ᵀ lie in memory exactly as LAPACK writes them.
+ * @module
+ */
+import * as wasm from "../../wasm/lapack.wasm";
+import { NumericalError } from "../errors.ts";
+import type { Matrix } from "./matrix.ts";
+import type { RawSvd } from "./reference.ts";
+
+const F64 = 8;
+const I32 = 4;
+
+/** Bytes of WASM linear memory currently reserved (grows, never shrinks; for leak tests). */
+export function lapackMemoryBytes(): number {
+  return wasm.memory.buffer.byteLength;
+}
+
+/** One malloc'ed block holding named f64/i32 arrays; `free()` releases it. */
+class Block {
+  readonly base: number;
+  readonly offsets: Record<string, number> = {};
+  constructor(op: string, parts: Record<string, { count: number; bytes: 4 | 8 }>) {
+    let total = 0;
+    for (const [name, { count, bytes }] of Object.entries(parts)) {
+      total = Math.ceil(total / 8) * 8;
+      this.offsets[name] = total;
+      total += Math.max(count, 1) * bytes;
+    }
+    if (total > 2 ** 31 - 2 ** 24) {
+      throw new NumericalError(
+        `${op}: needs ${(total / 2 ** 20).toFixed(0)} MiB of WASM memory, more than the 2 GiB ` +
+          `the LAPACK module can address; split the problem (e.g. use LowRankProduct)`,
+      );
+    }
+    const base = wasm.malloc(total);
+    if (base === 0) {
+      throw new NumericalError(
+        `${op}: could not allocate ${(total / 2 ** 20).toFixed(1)} MiB in WASM memory ` +
+          `(limit 2 GiB); use smaller matrices or LowRankProduct`,
+      );
+    }
+    this.base = base;
+  }
+  ptr(name: string): number {
+    return this.base + this.offsets[name]!;
+  }
+  /** A fresh Float64Array view (views must be re-made after any malloc: memory may grow). */
+  f64(name: string, count: number): Float64Array {
+    return new Float64Array(wasm.memory.buffer, this.ptr(name), count);
+  }
+  i32(name: string, count: number): Int32Array {
+    return new Int32Array(wasm.memory.buffer, this.ptr(name), count);
+  }
+  free(): void {
+    wasm.free(this.base);
+  }
+}
+
+/** The ASCII code of a one-character Fortran option, stored in an i32 cell. */
+function setChar(block: Block, name: string, c: string): void {
+  block.i32(name, 1)[0] = c.charCodeAt(0);
+}
+
+function setInts(block: Block, values: Record<string, number>): void {
+  for (const [name, v] of Object.entries(values)) block.i32(name, 1)[0] = v;
+}
+
+/** Raises a NumericalError for INFO < 0 (an argument LAPACK rejected: a bug in this wrapper). */
+function checkArgInfo(routine: string, info: number): void {
+  if (info < 0) {
+    const namePtr = wasm.svl_xerbla_name();
+    const bytes = new Uint8Array(wasm.memory.buffer, namePtr, 32);
+    const end = bytes.indexOf(0);
+    const name = new TextDecoder().decode(bytes.subarray(0, end < 0 ? 32 : end)).trim();
+    throw new NumericalError(
+      `LAPACK ${routine}: argument ${-info} had an illegal value` +
+        (name ? ` (reported by ${name})` : "") +
+        `; this is a bug in svlens's LAPACK wrapper, please report it`,
+    );
+  }
+}
+
+type SvdDriver = "dgesdd" | "dgesvd";
+
+/**
+ * Thin SVD with LAPACK: dgesdd (divide and conquer), falling back to dgesvd (QR iteration) if
+ * dgesdd reports INFO > 0 (failed to converge). Input assumed finite and non-empty.
+ */
+export function lapackSvd(a: Matrix, options: { driver?: SvdDriver } = {}): RawSvd {
+  const m = a.rows, n = a.cols, k = Math.min(m, n);
+  const driver = options.driver ?? "dgesdd";
+  let info = callSvd(driver, a);
+  if (info.info > 0 && driver === "dgesdd") info = callSvd("dgesvd", a);
+  if (info.info > 0) {
+    throw new NumericalError(
+      `LAPACK ${info.driver}: the SVD of a ${m}×${n} matrix did not converge (INFO = ` +
+        `${info.info}); check the input for extreme scaling (max |a| = ${maxAbs(a.data)})`,
+    );
+  }
+  return {
+    u: { rows: m, cols: k, data: info.u },
+    s: info.s,
+    vt: { rows: k, cols: n, data: info.vt },
+  };
+}
+
+function callSvd(
+  driver: SvdDriver,
+  a: Matrix,
+): { driver: SvdDriver; info: number; u: Float64Array; s: Float64Array; vt: Float64Array } {
+  // LAPACK sees Aᵀ: M = n rows, N = m columns (column-major), see the module note.
+  const M = a.cols, N = a.rows, k = Math.min(M, N);
+  const ldu = Math.max(M, 1), ldvt = Math.max(k, 1);
+  const block = new Block(`svd (${driver})`, {
+    jobz: { count: 1, bytes: I32 },
+    m: { count: 1, bytes: I32 },
+    n: { count: 1, bytes: I32 },
+    lda: { count: 1, bytes: I32 },
+    ldu: { count: 1, bytes: I32 },
+    ldvt: { count: 1, bytes: I32 },
+    lwork: { count: 1, bytes: I32 },
+    info: { count: 1, bytes: I32 },
+    query: { count: 1, bytes: F64 },
+    a: { count: M * N, bytes: F64 },
+    s: { count: k, bytes: F64 },
+    u: { count: M * k, bytes: F64 },
+    vt: { count: k * N, bytes: F64 },
+    iwork: { count: 8 * k, bytes: I32 },
+  });
+  let work: Block | undefined;
+  try {
+    setChar(block, "jobz", "S");
+    setInts(block, { m: M, n: N, lda: Math.max(M, 1), ldu, ldvt });
+    const run = (workPtr: number, lwork: number): number => {
+      setInts(block, { lwork, info: 0 });
+      block.f64("a", M * N).set(a.data); // dgesdd/dgesvd overwrite A: refill on every call
+      wasm.svl_xerbla_reset();
+      const p = (name: string): number => block.ptr(name);
+      if (driver === "dgesdd") {
+        wasm.dgesdd_(
+          p("jobz"),
+          p("m"),
+          p("n"),
+          p("a"),
+          p("lda"),
+          p("s"),
+          p("u"),
+          p("ldu"),
+          p("vt"),
+          p("ldvt"),
+          workPtr,
+          p("lwork"),
+          p("iwork"),
+          p("info"),
+          1,
+        );
+      } else {
+        wasm.dgesvd_(
+          p("jobz"),
+          p("jobz"),
+          p("m"),
+          p("n"),
+          p("a"),
+          p("lda"),
+          p("s"),
+          p("u"),
+          p("ldu"),
+          p("vt"),
+          p("ldvt"),
+          workPtr,
+          p("lwork"),
+          p("info"),
+          1,
+          1,
+        );
+      }
+      const info = block.i32("info", 1)[0]!;
+      checkArgInfo(driver, info);
+      return info;
+    };
+    run(block.ptr("query"), -1);
+    const lwork = Math.max(1, Math.ceil(block.f64("query", 1)[0]!));
+    work = new Block(`svd (${driver}) workspace`, { work: { count: lwork, bytes: F64 } });
+    const info = run(work.ptr("work"), lwork);
+    // u (row-major m×k) = V′ = VT′ᵀ: the bytes of VT′; vt (k×n) = U′ᵀ: the bytes of U′.
+    return {
+      driver,
+      info,
+      s: Float64Array.from(block.f64("s", k)),
+      u: Float64Array.from(block.f64("vt", k * N)),
+      vt: Float64Array.from(block.f64("u", M * k)),
+    };
+  } finally {
+    work?.free();
+    block.free();
+  }
+}
+
+/** Thin QR with dgeqrf + dorgqr; returns row-major q (m×k) and r (k×n), k = min(m, n). */
+export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
+  const m = a.rows, n = a.cols, k = Math.min(m, n);
+  const block = new Block("qr", {
+    m: { count: 1, bytes: I32 },
+    n: { count: 1, bytes: I32 },
+    k: { count: 1, bytes: I32 },
+    lda: { count: 1, bytes: I32 },
+    lwork: { count: 1, bytes: I32 },
+    info: { count: 1, bytes: I32 },
+    query: { count: 1, bytes: F64 },
+    a: { count: m * n, bytes: F64 },
+    tau: { count: k, bytes: F64 },
+  });
+  let work: Block | undefined;
+  try {
+    setInts(block, { m, n, k, lda: Math.max(m, 1) });
+    // Row-major → column-major copy.
+    const av = block.f64("a", m * n);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) av[i + j * m] = a.data[i * n + j]!;
+    const p = (name: string): number => block.ptr(name);
+    const call = (routine: "dgeqrf" | "dorgqr", workPtr: number, lwork: number): void => {
+      setInts(block, { lwork, info: 0 });
+      wasm.svl_xerbla_reset();
+      if (routine === "dgeqrf") {
+        wasm.dgeqrf_(p("m"), p("n"), p("a"), p("lda"), p("tau"), workPtr, p("lwork"), p("info"));
+      } else {
+        wasm.dorgqr_(
+          p("m"),
+          p("k"),
+          p("k"),
+          p("a"),
+          p("lda"),
+          p("tau"),
+          workPtr,
+          p("lwork"),
+          p("info"),
+        );
+      }
+      checkArgInfo(routine, block.i32("info", 1)[0]!);
+    };
+    call("dgeqrf", p("query"), -1);
+    let lwork = Math.ceil(block.f64("query", 1)[0]!);
+    call("dorgqr", p("query"), -1);
+    lwork = Math.max(1, lwork, Math.ceil(block.f64("query", 1)[0]!));
+    work = new Block("qr workspace", { work: { count: lwork, bytes: F64 } });
+    call("dgeqrf", work.ptr("work"), lwork);
+    // R: upper triangle of the first k rows (column-major in memory).
+    const r = new Float64Array(k * n);
+    let cm = block.f64("a", m * n);
+    for (let i = 0; i < k; i++) for (let j = i; j < n; j++) r[i * n + j] = cm[i + j * m]!;
+    call("dorgqr", work.ptr("work"), lwork);
+    cm = block.f64("a", m * k);
+    const q = new Float64Array(m * k);
+    for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) q[i * k + j] = cm[i + j * m]!;
+    return { q: { rows: m, cols: k, data: q }, r: { rows: k, cols: n, data: r } };
+  } finally {
+    work?.free();
+    block.free();
+  }
+}
+
+/** Symmetric eigendecomposition with dsyevd: ascending values, eigenvectors as columns. */
+export function lapackEigh(a: Matrix): { values: Float64Array; vectors: Matrix } {
+  const n = a.rows;
+  const block = new Block("eigh", {
+    jobz: { count: 1, bytes: I32 },
+    uplo: { count: 1, bytes: I32 },
+    n: { count: 1, bytes: I32 },
+    lda: { count: 1, bytes: I32 },
+    lwork: { count: 1, bytes: I32 },
+    liwork: { count: 1, bytes: I32 },
+    info: { count: 1, bytes: I32 },
+    query: { count: 1, bytes: F64 },
+    iquery: { count: 1, bytes: I32 },
+    a: { count: n * n, bytes: F64 },
+    w: { count: n, bytes: F64 },
+  });
+  let work: Block | undefined;
+  try {
+    setChar(block, "jobz", "V");
+    setChar(block, "uplo", "L");
+    setInts(block, { n, lda: Math.max(n, 1) });
+    // Symmetric part, so the triangle LAPACK reads carries both halves' information.
+    const av = block.f64("a", n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) av[i + j * n] = 0.5 * (a.data[i * n + j]! + a.data[j * n + i]!);
+    }
+    const p = (name: string): number => block.ptr(name);
+    const call = (workPtr: number, lwork: number, iworkPtr: number, liwork: number): number => {
+      setInts(block, { lwork, liwork, info: 0 });
+      wasm.svl_xerbla_reset();
+      wasm.dsyevd_(
+        p("jobz"),
+        p("uplo"),
+        p("n"),
+        p("a"),
+        p("lda"),
+        p("w"),
+        workPtr,
+        p("lwork"),
+        iworkPtr,
+        p("liwork"),
+        p("info"),
+        1,
+        1,
+      );
+      const info = block.i32("info", 1)[0]!;
+      checkArgInfo("dsyevd", info);
+      return info;
+    };
+    call(p("query"), -1, p("iquery"), -1);
+    const lwork = Math.max(1, Math.ceil(block.f64("query", 1)[0]!));
+    const liwork = Math.max(1, block.i32("iquery", 1)[0]!);
+    work = new Block("eigh workspace", {
+      work: { count: lwork, bytes: F64 },
+      iwork: { count: liwork, bytes: I32 },
+    });
+    const info = call(work.ptr("work"), lwork, work.ptr("iwork"), liwork);
+    if (info > 0) {
+      throw new NumericalError(
+        `LAPACK dsyevd: the eigendecomposition of a ${n}×${n} matrix did not converge ` +
+          `(INFO = ${info}); check the input for extreme scaling`,
+      );
+    }
+    const values = Float64Array.from(block.f64("w", n));
+    const cm = block.f64("a", n * n);
+    const vectors = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) vectors[i * n + j] = cm[i + j * n]!;
+    return { values, vectors: { rows: n, cols: n, data: vectors } };
+  } finally {
+    work?.free();
+    block.free();
+  }
+}
+
+/** Solves a·x = b (a n×n, b n×p) with dgetrf + dgetrs; NumericalError if a is singular. */
+export function lapackSolve(a: Matrix, b: Matrix): Matrix {
+  const n = a.rows, nrhs = b.cols;
+  const block = new Block("solve", {
+    trans: { count: 1, bytes: I32 },
+    n: { count: 1, bytes: I32 },
+    nrhs: { count: 1, bytes: I32 },
+    lda: { count: 1, bytes: I32 },
+    info: { count: 1, bytes: I32 },
+    a: { count: n * n, bytes: F64 },
+    ipiv: { count: n, bytes: I32 },
+    b: { count: n * nrhs, bytes: F64 },
+  });
+  try {
+    // Row-major a is column-major aᵀ: factor aᵀ = P L U, then solve (aᵀ)ᵀ x = b with TRANS = 'T'.
+    setChar(block, "trans", "T");
+    setInts(block, { n, nrhs, lda: Math.max(n, 1), info: 0 });
+    block.f64("a", n * n).set(a.data);
+    const bv = block.f64("b", n * nrhs);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < nrhs; j++) bv[i + j * n] = b.data[i * nrhs + j]!;
+    }
+    const p = (name: string): number => block.ptr(name);
+    wasm.svl_xerbla_reset();
+    wasm.dgetrf_(p("n"), p("n"), p("a"), p("lda"), p("ipiv"), p("info"));
+    const info = block.i32("info", 1)[0]!;
+    checkArgInfo("dgetrf", info);
+    if (info > 0) {
+      throw new NumericalError(
+        `solve: the ${n}×${n} matrix is singular (LAPACK dgetrf: U[${info - 1}, ${info - 1}] ` +
+          `is exactly zero); use pinv for a least-squares solution`,
+      );
+    }
+    wasm.dgetrs_(
+      p("trans"),
+      p("n"),
+      p("nrhs"),
+      p("a"),
+      p("lda"),
+      p("ipiv"),
+      p("b"),
+      p("lda"),
+      p("info"),
+      1,
+    );
+    checkArgInfo("dgetrs", block.i32("info", 1)[0]!);
+    const out = new Float64Array(n * nrhs);
+    const xv = block.f64("b", n * nrhs);
+    for (let i = 0; i < n; i++) for (let j = 0; j < nrhs; j++) out[i * nrhs + j] = xv[i + j * n]!;
+    return { rows: n, cols: nrhs, data: out };
+  } finally {
+    block.free();
+  }
+}
+
+function maxAbs(d: Float64Array): number {
+  let m = 0;
+  for (const x of d) m = Math.max(m, Math.abs(x));
+  return m;
+}
