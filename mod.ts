@@ -10,3 +10,4 @@ export * from "./src/errors.ts";
 export { SCHEMA_VERSION, VERSION } from "./src/version.ts";
 export * from "./src/report/mod.ts";
 export * from "./src/linalg/mod.ts";
+export * from "./src/circuits/mod.ts";
