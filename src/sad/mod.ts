@@ -41,3 +41,4 @@ export {
   type PlantedOptions,
   plantedPrompts,
 } from "./planted.ts";
+export { defaultHeadTypes, type IoiSadOptions, type IoiSadResult, sadOnIoi } from "./ioi_sad.ts";

@@ -1,0 +1,82 @@
+import { assertAlmostEquals, assertEquals, assertOk } from "../_assert.ts";
+import { runWithCache } from "../../src/runtime/mod.ts";
+import { foldedRandomModel, ioiWordTokenizer } from "./_fixtures.ts";
+import { sadOnIoi } from "../../src/sad/mod.ts";
+
+for (const rotary of [false, true]) {
+  Deno.test(`sadOnIoi (${rotary ? "rotary" : "GPT-2"}): sums check, l̃ equals the forward scores, canonical pairs`, async () => {
+    const tok = ioiWordTokenizer();
+    const model = foldedRandomModel(rotary, tok.size);
+    const result = await sadOnIoi(model, tok, {
+      n: 12,
+      seed: 2,
+      tau: "1/m",
+      backend: "reference",
+      headTypes: new Map([["1.0", "name-mover"], ["0.1", "previous-token"]]),
+    });
+    assertEquals(result.heads.length, 4);
+    assertEquals(result.analysed.length, 12);
+    // independent oracle: hook_attn_scores of a forward on the same truncated prompts
+    const tokens = result.positions.map((p) => p.tokens.slice(0, p.end + 1));
+    const cache = await runWithCache(model, tokens, {
+      names: ["blocks.*.attn.hook_attn_scores"],
+      backend: "reference",
+    });
+    let checked = 0;
+    for (const h of result.heads) {
+      assertOk(h.firings.length > 0, `head ${h.layer}.${h.head} has firings`);
+      assertEquals(h.summary.nFirings, h.firings.length);
+      const hist = h.summary.svd.histogram.reduce((a, b) => a + b, 0);
+      assertEquals(hist, h.firings.length - h.summary.nDropped);
+      const scores = cache.get(`blocks.${h.layer}.attn.hook_attn_scores`)!;
+      const T = scores.shape[2]!;
+      for (const f of h.firings.slice(0, 20)) {
+        assertOk(f.key >= 1 && f.key <= f.query && f.query <= result.positions[f.prompt]!.end);
+        const base = ((f.prompt * 2 + h.head) * T + f.query) * T;
+        const row = Array.from(
+          { length: f.query + 1 },
+          (_, s) => scores.data[base + s]! * Math.sqrt(8),
+        );
+        const want = row[f.key]! - (row.reduce((a, b) => a + b, 0) - row[f.key]!) / f.query;
+        assertAlmostEquals(f.lTilde, want, 1e-4 * Math.max(1, Math.abs(want)));
+        if (f.reason === "threshold") assertOk(f.attention >= 1 / (f.query + 1));
+        checked++;
+      }
+    }
+    assertOk(checked > 20);
+    const nm = result.heads.find((h) => h.layer === 1 && h.head === 0)!;
+    const canon = nm.firings.filter((f) => f.reason === "name-mover");
+    assertEquals(canon.length, 12);
+    for (const f of canon) {
+      const p = result.positions[f.prompt]!;
+      assertEquals([f.query, f.key], [p.end, p.io]);
+    }
+    assertEquals(nm.summary.canonical?.type, "name-mover");
+  });
+}
+
+Deno.test("sadOnIoi: the top-prediction filter keeps exactly the prompts whose END argmax is IO", async () => {
+  const tok = ioiWordTokenizer();
+  const model = foldedRandomModel(false, tok.size);
+  const all = await sadOnIoi(model, tok, { n: 10, backend: "reference", heads: [[0, 0]] });
+  const filtered = await sadOnIoi(model, tok, {
+    n: 10,
+    backend: "reference",
+    heads: [[0, 0]],
+    filterTopPrediction: true,
+  });
+  const tokens = all.positions.map((p) => p.tokens.slice(0, p.end + 1));
+  const cache = await runWithCache(model, tokens, {
+    names: ["logits"],
+    backend: "reference",
+    logitPositions: "last",
+  });
+  const logits = cache.get("logits")!;
+  const V = logits.shape[2]!;
+  const expected = all.positions.flatMap((p, b) => {
+    const row = Array.from(logits.data.subarray(b * V, (b + 1) * V));
+    return row.indexOf(Math.max(...row)) === p.ioToken ? [b] : [];
+  });
+  assertEquals(filtered.analysed, expected);
+  for (const f of filtered.heads[0]!.firings) assertOk(expected.includes(f.prompt));
+});
