@@ -9,7 +9,8 @@
  */
 import { HubError, ModelFormatError } from "../errors.ts";
 import { readConfig } from "./config.ts";
-import { convertHfWeights, type StateDict } from "./hf_weights.ts";
+import { convertHfWeights, type StateDict, stateDictFromMap } from "./hf_weights.ts";
+import { readTorchBin, type TorchTensor } from "./torch_bin.ts";
 import { openSafetensors, type TensorSource } from "./safetensors_file.ts";
 import type { Model } from "./types.ts";
 
@@ -81,6 +82,41 @@ function fromSource(src: TensorSource): StateDict {
   return { names: () => src.names(), read: (name) => src.read(name) };
 }
 
+/** Reads every shard named by a `pytorch_model.bin.index.json` into one state dict. */
+async function readTorchShards(indexPath: string, dir: string): Promise<StateDict> {
+  let index: unknown;
+  try {
+    index = JSON.parse(await Deno.readTextFile(indexPath));
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      throw new ModelFormatError(`${indexPath}: not valid JSON (${error.message})`);
+    }
+    throw error;
+  }
+  const map = (index as { weight_map?: unknown })?.weight_map;
+  if (typeof map !== "object" || map === null) {
+    throw new ModelFormatError(`${indexPath}: missing "weight_map" object`);
+  }
+  const shards = new Set(Object.values(map as Record<string, unknown>));
+  const all = new Map<string, TorchTensor>();
+  for (const shard of shards) {
+    if (
+      typeof shard !== "string" || shard.includes("/") || shard.includes("\\") ||
+      shard.startsWith(".")
+    ) {
+      throw new ModelFormatError(
+        `${indexPath}: shard ${JSON.stringify(shard)} is not a plain file name`,
+      );
+    }
+    for (
+      const [k, v] of await readTorchBin(await Deno.readFile(`${dir}/${shard}`), `${dir}/${shard}`)
+    ) {
+      all.set(k, v);
+    }
+  }
+  return stateDictFromMap(all);
+}
+
 /**
  * Loads a model from a local directory (config.json + weights) without touching the network.
  * Needs read permission on `dir`.
@@ -110,8 +146,11 @@ export async function loadModelFromDir(dir: string): Promise<LoadedModel> {
     } finally {
       src.close();
     }
+  } else if (weightFile.endsWith(".index.json")) {
+    weights = await convertHfWeights(config, await readTorchShards(path, dir));
   } else {
-    throw new ModelFormatError(`${path}: PyTorch .bin loading is not wired in yet`);
+    const sd = readTorchBin(await Deno.readFile(path), path);
+    weights = await convertHfWeights(config, stateDictFromMap(sd));
   }
   const tokFiles: string[] = [];
   for (const f of TOKENIZER_FILES) if (await exists(`${dir}/${f}`)) tokFiles.push(f);
