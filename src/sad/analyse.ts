@@ -8,7 +8,13 @@
 import { SvlensError } from "../errors.ts";
 import type { Matrix } from "../linalg/mod.ts";
 import type { Model, Tensor } from "../model/types.ts";
-import { type BiasVariant, type HeadBasis, headBasis, type HeadWeights } from "./basis.ts";
+import {
+  type HeadWeights as CircuitHeadWeights,
+  headWeights as circuitHeadWeights,
+  type RotarySpec,
+  rotate,
+} from "../circuits/mod.ts";
+import { type BiasVariant, type HeadBasis, headBasis } from "./basis.ts";
 import { firingContributions, rotatedContributions } from "./contributions.ts";
 import {
   type Firing,
@@ -55,39 +61,18 @@ export interface LayerActivations {
   pattern: Tensor;
 }
 
-function tensor(model: Model, name: string): Tensor | undefined {
-  return model.weights.get(name);
-}
-
-/** Head `head` of layer `layer`'s W_Q, b_Q, W_K, b_K in float64 (absent biases are zero). */
-export function headWeights(model: Model, layer: number, head: number): HeadWeights {
-  const { dModel: d, dHead: h, nHeads } = model.config;
+/**
+ * Head `head` of layer `layer`'s float64 weights, refusing a model whose LayerNorms are not
+ * folded (SAD reads `ln1.hook_normalized`, the input of the folded weights).
+ */
+export function headWeights(model: Model, layer: number, head: number): CircuitHeadWeights {
   if (!model.processing.foldLayerNorm) {
     throw new SvlensError(
       "SAD needs LayerNorm-folded weights (the decomposition reads ln1.hook_normalized): " +
         "run processWeights(model) first",
     );
   }
-  if (layer < 0 || layer >= model.config.nLayers || head < 0 || head >= nHeads) {
-    throw new SvlensError(
-      `head ${layer}.${head} does not exist: the model has ${model.config.nLayers} layers × ` +
-        `${nHeads} heads`,
-    );
-  }
-  const read = (name: string): Matrix => {
-    const t = tensor(model, `blocks.${layer}.attn.${name}`);
-    if (!t) throw new SvlensError(`weight blocks.${layer}.attn.${name} is missing`);
-    return {
-      rows: d,
-      cols: h,
-      data: Float64Array.from(t.data.subarray(head * d * h, (head + 1) * d * h)),
-    };
-  };
-  const bias = (name: string): Float64Array => {
-    const t = tensor(model, `blocks.${layer}.attn.${name}`);
-    return t ? Float64Array.from(t.data.subarray(head * h, (head + 1) * h)) : new Float64Array(h);
-  };
-  return { wq: read("W_Q"), bq: bias("b_Q"), wk: read("W_K"), bk: bias("b_K") };
+  return circuitHeadWeights(model, layer, head);
 }
 
 /** x Wᵀ-style projection: out = Wᵀ x (+ b) for a d_model×d_head W, reading x from f32. */
@@ -104,19 +89,6 @@ function projectResidual(
     if (xi === 0) continue;
     const row = i * h;
     for (let j = 0; j < h; j++) out[j] = out[j]! + xi * w.data[row + j]!;
-  }
-  return out;
-}
-
-/** GPT-NeoX rotate-half rotation of a head vector at position `pos`, in float64. */
-function rotate(v: Float64Array, pos: number, rotaryDim: number, base: number): Float64Array {
-  const out = Float64Array.from(v);
-  const half = rotaryDim / 2;
-  for (let i = 0; i < half; i++) {
-    const angle = pos * Math.pow(base, (-2 * i) / rotaryDim);
-    const c = Math.cos(angle), s = Math.sin(angle);
-    out[i] = v[i]! * c - v[i + half]! * s;
-    out[i + half] = v[i + half]! * c + v[i]! * s;
   }
   return out;
 }
@@ -148,7 +120,8 @@ export function analyseHead(
   rotation: Matrix,
   options: AnalyseOptions & { variant?: BiasVariant; basis?: HeadBasis } = {},
 ): HeadAnalysis {
-  const { dModel: d, nHeads, rotaryDim, rotaryBase } = model.config;
+  const { dModel: d, nHeads, dHead, rotaryDim, rotaryBase } = model.config;
+  const spec: RotarySpec = { dHead, rotaryDim, base: rotaryBase };
   const weights = headWeights(model, layer, head);
   const basis = options.basis ?? headBasis(weights, options.variant ?? "offset");
   const [batch, pos] = acts.normalized.shape as [number, number, number];
@@ -179,7 +152,7 @@ export function analyseHead(
       keys = [];
       for (let t = 0; t <= maxQuery; t++) {
         keys.push(
-          rotate(projectResidual(weights.wk, x, rowOf(t), weights.bk), t, rotaryDim, rotaryBase),
+          rotate(projectResidual(weights.wK, x, rowOf(t), weights.bK), t, spec),
         );
       }
     } else {
@@ -196,13 +169,13 @@ export function analyseHead(
       const m = f.query + 1;
       let q = queries.get(f.query);
       if (!q) {
-        q = projectResidual(weights.wq, x, rowOf(f.query), weights.bq);
-        if (rotaryDim > 0) q = rotate(q, f.query, rotaryDim, rotaryBase);
+        q = projectResidual(weights.wQ, x, rowOf(f.query), weights.bQ);
+        if (rotaryDim > 0) q = rotate(q, f.query, spec);
         queries.set(f.query, q);
       }
       let dk: Float64Array;
       if (keys) {
-        const h = weights.wk.cols;
+        const h = weights.wK.cols;
         dk = new Float64Array(h);
         for (let t = 0; t < m; t++) {
           const w = t === f.key ? 1 : -1 / (m - 1);
@@ -217,7 +190,7 @@ export function analyseHead(
           const xj = x[xo + i]!;
           dx[i] = xj - (sum[i]! - xj) / (m - 1);
         }
-        dk = projectResidual(weights.wk, dx, 0);
+        dk = projectResidual(weights.wK, dx, 0);
       }
       const where = `head ${layer}.${head}, prompt ${b}, query ${f.query} → key ${f.key}`;
       const fc = firingContributions(basis, q, dk, where);

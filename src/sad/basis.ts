@@ -7,8 +7,8 @@
  * q = W_Qᵀx + b_Q for every bias variant, one basis object serves all three variants.
  * @module
  */
-import { type Matrix, pinv, qr, svd, transpose } from "../linalg/mod.ts";
-import { matmul } from "../linalg/mod.ts";
+import { matmul, type Matrix, pinv, qr, svd, transpose } from "../linalg/mod.ts";
+import type { HeadWeights as CircuitHeadWeights } from "../circuits/mod.ts";
 
 /**
  * How the Q/K biases enter the decomposition (method.md §4.3):
@@ -30,17 +30,8 @@ export interface HeadBasis {
   variant: BiasVariant;
 }
 
-/** Head weights in float64, TL layout (after weight processing). */
-export interface HeadWeights {
-  /** W_Q, d_model×d_head. */
-  wq: Matrix;
-  /** b_Q, d_head. */
-  bq: Float64Array;
-  /** W_K, d_model×d_head. */
-  wk: Matrix;
-  /** b_K, d_head. */
-  bk: Float64Array;
-}
+/** The query/key part of a head's float64 weights (circuits' `headWeights`, TL layout). */
+export type HeadWeights = Pick<CircuitHeadWeights, "wQ" | "bQ" | "wK" | "bK">;
 
 /** [W; bᵀ] ((d+1)×h). */
 function appendRow(w: Matrix, b: Float64Array): Matrix {
@@ -56,8 +47,8 @@ function appendRow(w: Matrix, b: Float64Array): Matrix {
  * handled through pseudo-inverses; the per-firing sum check then reports any inexactness.
  */
 export function headBasis(weights: HeadWeights, variant: BiasVariant = "offset"): HeadBasis {
-  const wa = variant === "offset" ? weights.wq : appendRow(weights.wq, weights.bq);
-  const wb = variant === "augmented" ? appendRow(weights.wk, weights.bk) : weights.wk;
+  const wa = variant === "offset" ? weights.wQ : appendRow(weights.wQ, weights.bQ);
+  const wb = variant === "augmented" ? appendRow(weights.wK, weights.bK) : weights.wK;
   const r1 = qr(wa).r;
   const r2 = qr(wb).r;
   const core = matmul(r1, transpose(r2));

@@ -16,7 +16,7 @@ function randomHead(rng: Rng) {
   const wk = matrix(D, H, rng.normals(D * H));
   const bq = Float64Array.from(rng.normals(H));
   const bk = Float64Array.from(rng.normals(H));
-  return { wq, wk, bq, bk };
+  return { wQ: wq, wK: wk, bQ: bq, bK: bk };
 }
 
 /** x Wᵀ-free dense helpers written out plainly (the oracle path). */
@@ -41,7 +41,7 @@ function denseOmega(
   liftQ: (x: Float64Array) => Float64Array;
   liftDk: (d: Float64Array) => Float64Array;
 } {
-  const { wq, wk, bq, bk } = head;
+  const { wQ: wq, wK: wk, bQ: bq, bK: bk } = head;
   const aug = (w: Matrix, b: Float64Array) =>
     matrix(w.rows + 1, w.cols, Float64Array.from([...w.data, ...b]));
   const wa = variant === "offset" ? wq : aug(wq, bq);
@@ -76,8 +76,8 @@ for (const variant of ["offset", "augmented", "source"] as const) {
     const keys = Array.from({ length: M }, () => Float64Array.from(rng.normals(D)));
     const xq = Float64Array.from(rng.normals(D));
     // Dense logits l_i = (x_q W_Q + b_Q)·(x_i W_K + b_K): the oracle, no SVD involved.
-    const q = headVec(head.wq, head.bq, xq);
-    const logits = keys.map((x) => dot(q, headVec(head.wk, head.bk, x)));
+    const q = headVec(head.wQ, head.bQ, xq);
+    const logits = keys.map((x) => dot(q, headVec(head.wK, head.bK, x)));
     for (let j = 0; j < M; j++) {
       const others = logits.filter((_, i) => i !== j);
       const lTilde = logits[j]! - others.reduce((a, b) => a + b, 0) / (M - 1);
@@ -85,7 +85,7 @@ for (const variant of ["offset", "augmented", "source"] as const) {
         keys[j]!,
         (v, i) => v - keys.filter((_, t) => t !== j).reduce((a, x) => a + x[i]!, 0) / (M - 1),
       );
-      const dk = headVec(head.wk, new Float64Array(H), dx);
+      const dk = headVec(head.wK, new Float64Array(H), dx);
       const f = firingContributions(basis, q, dk);
       const sum = f.c.reduce((a, b) => a + b, 0);
       assertAlmostEquals(sum, lTilde, 1e-10 * Math.max(1, Math.abs(lTilde)), `key ${j} sum`);
