@@ -214,7 +214,7 @@ export function fixQrSigns(
 ): void {
   for (let j = 0; j < k; j++) {
     if (!(r[j * n + j]! < 0)) continue;
-    for (let c = 0; c < n; c++) r[j * n + c] = -r[j * n + c]!;
+    for (let c = j; c < n; c++) r[j * n + c] = -r[j * n + c]!; // below the diagonal stays +0
     for (let i = 0; i < m; i++) q[i * k + j] = -q[i * k + j]!;
   }
 }

@@ -1,4 +1,5 @@
-import { matrix, NumericalError, Rng, solve, svd } from "../../mod.ts";
+import { matrix, Rng, solve, svd } from "../../src/linalg/mod.ts";
+import { NumericalError } from "../../src/errors.ts";
 import { lapackMemoryBytes, lapackSvd } from "../../src/linalg/lapack.ts";
 import { assertAlmostEquals, assertEquals, assertOk, assertThrows } from "../_assert.ts";
 import { runDeno } from "../_helpers.ts";

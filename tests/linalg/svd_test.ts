@@ -1,4 +1,5 @@
-import { type Backend, LowRankProduct, matrix, NumericalError, Rng, svd } from "../../mod.ts";
+import { type Backend, LowRankProduct, matmul, matrix, Rng, svd } from "../../src/linalg/mod.ts";
+import { NumericalError } from "../../src/errors.ts";
 import {
   assertAllClose,
   assertAlmostEquals,
@@ -16,7 +17,6 @@ import {
   rowsAsColumns,
   subspaceDistance,
 } from "./_util.ts";
-import { matmul } from "../../src/linalg/mod.ts";
 
 const BACKENDS: Backend[] = ["reference", "lapack"];
 
