@@ -4,6 +4,10 @@
  * @module
  */
 import { align16, type GemmKernel, kernelMemory, reserveScratch } from "./_kernels.ts";
+import { type GemmArgs, threadPool } from "./_threads.ts";
+
+/** Products below this many multiply-adds run on one thread: waking helpers costs ~50 µs. */
+const MIN_THREADED_MNK = 1 << 21;
 
 /** Options of a row-major matrix product `C = op(A)·op(B)`. */
 export interface MatmulOptions<A extends Float32Array | Float64Array> {
@@ -15,6 +19,12 @@ export interface MatmulOptions<A extends Float32Array | Float64Array> {
   out?: A;
   /** Add the product to `out` (`C += op(A)·op(B)`) instead of overwriting it; needs `out`. */
   accumulate?: boolean;
+  /**
+   * Threads to split the product over (default 1). With more than 1, large products run on helper
+   * workers over a shared memory (no permissions needed); if they cannot start, one thread is used
+   * (see `matmulThreadsActive`). Small products (m·k·n < 2²¹) always run on one thread.
+   */
+  threads?: number;
 }
 
 /** The element type a driver call works on. */
@@ -26,7 +36,7 @@ export interface GemmType<A extends Float32Array | Float64Array> {
   /** A view on the kernels' memory. */
   view: (buffer: ArrayBufferLike) => A;
   /** Bytes per element. */
-  bytes: number;
+  bytes: 4 | 8;
   /** The kernel and its workspace length in elements. */
   kernel: { run: GemmKernel; workLen: number };
 }
@@ -42,7 +52,7 @@ export function gemmRowMajor<A extends Float32Array | Float64Array>(
   opts: MatmulOptions<A>,
 ): A {
   const { transA = false, transB = false, accumulate = false, out } = opts;
-  checkShapes(type.name, a, b, m, k, n, out, accumulate);
+  checkShapes(type.name, a, b, m, k, n, out, accumulate, opts.threads);
   const c = out ?? type.alloc(m * n);
   const mn = m * n;
   if (mn === 0) return c;
@@ -51,33 +61,56 @@ export function gemmRowMajor<A extends Float32Array | Float64Array>(
     return c;
   }
   const e = type.bytes;
-  const workBytes = align16(type.kernel.workLen * e);
-  const aOff = workBytes;
+  const threads = opts.threads ?? 1;
+  const pool = threads > 1 && m * n * k >= MIN_THREADED_MNK ? threadPool(threads) : undefined;
+  const memory = pool?.memory ?? kernelMemory;
+  const kind = e === 4 ? 0 : 1;
+  const workBytes = align16((pool?.workLen(kind) ?? type.kernel.workLen) * e);
+  const aOff = workBytes * (pool?.threads ?? 1);
   const bOff = aOff + align16(m * k * e);
   const cOff = bOff + align16(k * n * e);
-  const base = reserveScratch(cOff + mn * e);
-  const heap = type.view(kernelMemory.buffer);
+  const total = cOff + mn * e;
+  const base = pool === undefined ? reserveScratch(total) : pool.reserve(total);
+  const heap = type.view(memory.buffer);
   heap.set(a.subarray(0, m * k), (base + aOff) / e);
   heap.set(b.subarray(0, k * n), (base + bOff) / e);
   if (accumulate) heap.set(c.subarray(0, mn), (base + cOff) / e);
   // op(A)(i,p) = a[i*k + p], or a[p*m + i] when A is stored transposed; likewise for B.
-  type.kernel.run(
+  const args: GemmArgs = {
     m,
     n,
     k,
-    1,
-    base + aOff,
-    transA ? 1 : k,
-    transA ? m : 1,
-    base + bOff,
-    transB ? 1 : n,
-    transB ? k : 1,
-    accumulate ? 1 : 0,
-    base + cOff,
-    n,
-    1,
-    base,
-  );
+    a: base + aOff,
+    rsa: transA ? 1 : k,
+    csa: transA ? m : 1,
+    b: base + bOff,
+    rsb: transB ? 1 : n,
+    csb: transB ? k : 1,
+    beta: accumulate ? 1 : 0,
+    c: base + cOff,
+    rsc: n,
+    csc: 1,
+  };
+  if (pool !== undefined) pool.gemm(kind, args, base, workBytes);
+  else {
+    type.kernel.run(
+      m,
+      n,
+      k,
+      1,
+      args.a,
+      args.rsa,
+      args.csa,
+      args.b,
+      args.rsb,
+      args.csb,
+      args.beta,
+      args.c,
+      args.rsc,
+      args.csc,
+      base,
+    );
+  }
   const c0 = (base + cOff) / e;
   c.set(heap.subarray(c0, c0 + mn));
   return c;
@@ -92,6 +125,7 @@ function checkShapes(
   n: number,
   out: ArrayLike<number> | undefined,
   accumulate: boolean,
+  threads: number | undefined,
 ): void {
   for (const [dim, v] of [["m", m], ["k", k], ["n", n]] as const) {
     if (!Number.isSafeInteger(v) || v < 0) {
@@ -112,6 +146,9 @@ function checkShapes(
     throw new RangeError(
       `${name}: out has ${out.length} elements but C is ${m}×${n} = ${m * n}; pass a larger out`,
     );
+  }
+  if (threads !== undefined && (!Number.isInteger(threads) || threads < 1 || threads > 64)) {
+    throw new RangeError(`${name}: threads must be an integer in [1, 64], got ${threads}`);
   }
   if (accumulate && out === undefined) {
     throw new TypeError(`${name}: accumulate needs an out array holding the C to add to`);

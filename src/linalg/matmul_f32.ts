@@ -6,6 +6,7 @@
  */
 import { gemmRowMajor, type GemmType, type MatmulOptions } from "./_gemm.ts";
 import { sgemm } from "./_kernels.ts";
+export { closeMatmulThreads, matmulThreadsActive } from "./_threads.ts";
 
 /** Options of {@linkcode matmulF32}. */
 export type MatmulF32Options = MatmulOptions<Float32Array>;

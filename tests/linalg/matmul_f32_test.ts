@@ -1,4 +1,4 @@
-import { matmulF32 } from "../../src/linalg/matmul_f32.ts";
+import { closeMatmulThreads, matmulF32, matmulThreadsActive } from "../../src/linalg/matmul_f32.ts";
 import { kernelMemory } from "../../src/linalg/_kernels.ts";
 import { assertEquals, assertOk, assertThrows } from "../_assert.ts";
 import { runDeno } from "../_helpers.ts";
@@ -6,16 +6,24 @@ import { boundRatio, naiveGemm, randomArray } from "./_matmul_oracle.ts";
 
 const EPS32 = 2 ** -23;
 
-function check(m: number, k: number, n: number, transA: boolean, transB: boolean, seed: number) {
+function check(
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  seed: number,
+  threads = 1,
+) {
   const a = Float32Array.from(randomArray(m * k, seed));
   const b = Float32Array.from(randomArray(k * n, seed + 1));
   const { c, abs } = naiveGemm(a, b, m, k, n, transA, transB);
-  const got = matmulF32(a, b, m, k, n, { transA, transB });
+  const got = matmulF32(a, b, m, k, n, { transA, transB, threads });
   assertEquals(got.length, m * n);
   const ratio = boundRatio(got, c, abs, k, EPS32);
   assertOk(
     ratio <= 1,
-    `${m}×${k}×${n} transA=${transA} transB=${transB}: error is ${ratio}× the k·eps32·|A||B| bound`,
+    `${m}×${k}×${n} transA=${transA} transB=${transB} threads=${threads}: error is ${ratio}× the k·eps32·|A||B| bound`,
   );
 }
 
@@ -123,19 +131,62 @@ Deno.test("matmulF32 reuses its scratch arena: repeated calls do not grow wasm m
   assertOk(grown <= 4 * (big * big * 2 + big * (big >> 2)) + (1 << 20), `grew by ${grown} bytes`);
 });
 
-Deno.test("matmulF32 loads with zero permissions", async () => {
+Deno.test("matmulF32 loads and runs 2 threads with zero permissions; the process exits", async () => {
   const src = new URL("../../src/linalg/matmul_f32.ts", import.meta.url).href;
-  const code = `import { matmulF32 } from "${src}";
+  const code = `import { matmulF32, matmulThreadsActive } from "${src}";
 const c = matmulF32(new Float32Array([1, 2]), new Float32Array([3, 4]), 1, 2, 1);
 if (c[0] !== 11) throw new Error("bad " + c[0]);
-console.log("ok");`;
+const n = 160;
+const a = new Float32Array(n * n).fill(1);
+const big = matmulF32(a, a, n, n, n, { threads: 2 });
+if (big[n * n - 1] !== n) throw new Error("bad threaded " + big[n * n - 1]);
+console.log("ok", matmulThreadsActive().threads);`;
   const dir = await Deno.makeTempDir();
   try {
     const file = `${dir}/probe.ts`;
     await Deno.writeTextFile(file, code);
+    // No closeMatmulThreads(): the unref'ed helper must not keep the process alive.
     const r = await runDeno(["run", "--no-prompt", "--no-config", file]);
-    assertEquals(r.stdout.trim(), "ok", r.stderr);
+    assertEquals(r.stdout.trim(), "ok 2", r.stderr);
+    assertEquals(r.code, 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("matmulF32 with threads: 2 splits rows or columns and still matches the oracle", () => {
+  try {
+    let seed = 500;
+    // Above the 2^21 multiply-add threshold; m ≥ n splits rows, m < n splits columns; odd edges.
+    const shapes: [number, number, number][] = [[131, 127, 141], [203, 61, 181], [150, 128, 130]];
+    for (const [m, k, n] of shapes) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          // Fresh inputs each call, so a helper that skipped its block would leave stale C.
+          check(m, k, n, transA, transB, seed++, 2);
+          assertEquals(matmulThreadsActive().threads, 2);
+        }
+      }
+    }
+    const [m, k, n] = [140, 150, 160];
+    const a = Float32Array.from(randomArray(m * k, 900));
+    const b = Float32Array.from(randomArray(k * n, 901));
+    const c0 = Float32Array.from(randomArray(m * n, 902));
+    const one = matmulF32(a, b, m, k, n, { out: Float32Array.from(c0), accumulate: true });
+    const two = matmulF32(a, b, m, k, n, {
+      out: Float32Array.from(c0),
+      accumulate: true,
+      threads: 2,
+    });
+    // Same kernel, same blocking along k: each entry is summed identically on either thread.
+    assertEquals(Array.from(two), Array.from(one));
+  } finally {
+    closeMatmulThreads();
+  }
+  assertEquals(matmulThreadsActive().threads, 1);
+  assertThrows(
+    () => matmulF32(new Float32Array(1), new Float32Array(1), 1, 1, 1, { threads: 0 }),
+    RangeError,
+    /threads/,
+  );
 });

@@ -1,4 +1,5 @@
 import { matmulF64 } from "../../src/linalg/matmul_f64.ts";
+import { closeMatmulThreads, matmulThreadsActive } from "../../src/linalg/matmul_f32.ts";
 import { kernelMemory } from "../../src/linalg/_kernels.ts";
 import { assertEquals, assertOk, assertThrows } from "../_assert.ts";
 import { runDeno } from "../_helpers.ts";
@@ -6,11 +7,19 @@ import { boundRatio, naiveGemm, randomArray } from "./_matmul_oracle.ts";
 
 const EPS64 = 2 ** -52;
 
-function check(m: number, k: number, n: number, transA: boolean, transB: boolean, seed: number) {
+function check(
+  m: number,
+  k: number,
+  n: number,
+  transA: boolean,
+  transB: boolean,
+  seed: number,
+  threads = 1,
+) {
   const a = Float64Array.from(randomArray(m * k, seed));
   const b = Float64Array.from(randomArray(k * n, seed + 1));
   const { c, abs } = naiveGemm(a, b, m, k, n, transA, transB);
-  const got = matmulF64(a, b, m, k, n, { transA, transB });
+  const got = matmulF64(a, b, m, k, n, { transA, transB, threads });
   assertEquals(got.length, m * n);
   const ratio = boundRatio(got, c, abs, k, EPS64);
   assertOk(
@@ -138,5 +147,21 @@ console.log("ok");`;
     assertEquals(r.stdout.trim(), "ok", r.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("matmulF64 with threads: 2 matches the oracle", () => {
+  try {
+    let seed = 700;
+    for (const [m, k, n] of [[131, 127, 141], [203, 61, 181]] as const) {
+      for (const transA of [false, true]) {
+        for (const transB of [false, true]) {
+          check(m, k, n, transA, transB, seed++, 2);
+          assertEquals(matmulThreadsActive().threads, 2);
+        }
+      }
+    }
+  } finally {
+    closeMatmulThreads();
   }
 });

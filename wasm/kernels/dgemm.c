@@ -61,6 +61,7 @@ __attribute__((export_name("svl_dgemm"))) void svl_dgemm(int m, int n, int k, do
              csc, work);
 }
 
+#ifndef SVL_NO_FORTRAN_DGEMM
 static double dgemm_static_work[MC * KC + KC * NC] __attribute__((aligned(16)));
 
 static int is_trans(const char *t) {
@@ -90,3 +91,4 @@ __attribute__((export_name("dgemm_"))) void dgemm_(const char *transa, const cha
   dgemm_core(*n, *m, *k, *alpha, b, csb, rsb, a, csa, rsa, *beta, c, *ldc, 1,
              dgemm_static_work);
 }
+#endif /* SVL_NO_FORTRAN_DGEMM */
