@@ -1,10 +1,398 @@
 /**
- * `svlens toy`: placeholder until its issue lands (see `issues`).
+ * `svlens toy`: trains the toy model of a preset, analyses it, writes DIR/results.json,
+ * DIR/arrays.safetensors and DIR/report.html, and prints a table (or the JSON summary).
+ * Permissions: `--allow-write=<out dir>` only (nothing is read, no network).
  * @module
  */
-import { SvlensError } from "../errors.ts";
+import { SvlensError, UsageError } from "../errors.ts";
+import { formatTable, writeRun } from "../report/mod.ts";
+import type { ArrayEntry, Figure, RunResults } from "../report/mod.ts";
+import { progress } from "../io/progress.ts";
+import { intOption, parseCommandArgs } from "./_args.ts";
+import {
+  type ExperimentResult,
+  type PointResult,
+  preset,
+  type PresetName,
+  PRESETS,
+  runExperiment,
+} from "../toy/mod.ts";
+
+const USAGE = `usage: svlens toy [--preset ${PRESETS.join("|")}] [--seed N] [--steps N]
+                  [--out DIR] [--json]
+
+Trains the toy model (features → autoencoder + one attention head) and checks that the
+singular vectors of Ω = W_Qᵀ W_K align with the attended features.
+  --preset   experiment (default single-pair)
+  --seed     random seed (default 0)
+  --steps    training steps per run (default: the preset's)
+  --out      output directory (default out/toy/<preset>)
+  --json     print only the JSON summary on stdout
+Permissions: --allow-write=<out dir> (e.g. deno run --allow-write=out/toy cli.ts toy)`;
 
 /** Runs `svlens toy` with the arguments after the command name; returns the exit status. */
-export function run(_args: string[]): Promise<number> {
-  return Promise.reject(new SvlensError("svlens toy is not implemented yet"));
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, {
+    preset: { type: "string" },
+    seed: { type: "string" },
+    steps: { type: "string" },
+    out: { type: "string" },
+    json: { type: "boolean" },
+  }, USAGE);
+  if (!parsed) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length > 0) {
+    throw new UsageError(
+      `svlens toy takes no positional arguments, got '${positionals[0]}'\n${USAGE}`,
+    );
+  }
+  const name = (values.preset ?? "single-pair") as PresetName;
+  if (!PRESETS.includes(name)) {
+    throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}, got '${name}'\n${USAGE}`);
+  }
+  const seed = intOption("seed", values.seed, 0);
+  const overrides = values.steps === undefined
+    ? { seed }
+    : { seed, steps: intOption("steps", values.steps, 0) };
+  const chosen = preset(name, overrides);
+  const out = values.out ?? `out/toy/${name}`;
+  const nPoints = chosen.sweep?.values.length ?? 1;
+  const bar = progress(`toy ${name}: training`, nPoints * chosen.config.steps);
+  const result = runExperiment(chosen, { onStep: () => bar.tick() });
+  bar.done();
+  const { results, arrays } = buildResults(result);
+  try {
+    await writeRun(out, results, arrays);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      throw new SvlensError(
+        `cannot write to '${out}' (${(error as Error).message}); run with --allow-write=${out}`,
+      );
+    }
+    throw error;
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ ...results.summary, outDir: out }, jsonNumber, 2));
+  } else {
+    console.log(humanTable(result));
+    console.error(`report: ${out}/report.html  (results.json, arrays.safetensors beside it)`);
+  }
+  return 0;
+}
+
+function jsonNumber(_key: string, value: unknown): unknown {
+  return typeof value === "number" && !Number.isFinite(value) ? null : value;
+}
+
+const fmt = (v: number | undefined, digits = 4): string =>
+  v === undefined || !Number.isFinite(v) ? "-" : Number(v.toPrecision(digits)).toString();
+
+function humanTable(res: ExperimentResult): string {
+  const sweep = res.preset.sweep;
+  if (!sweep) {
+    const s = res.points[0]!.summary;
+    const rows: (string | number)[][] = [
+      ["|cos(w_a, u)| (first pair)", fmt(s.cosQuery)],
+      ["|cos(w_b, v)| (first pair)", fmt(s.cosKey)],
+      ["mean matched |cos|", fmt(s.meanMatchedCos)],
+      ["σ1/σ2", fmt(s.sigmaRatio)],
+      [
+        `σ gap σ${res.preset.config.pairs.length}/σ${res.preset.config.pairs.length + 1}`,
+        fmt(s.sigmaGap),
+      ],
+      ["subspace cos (query, key)", `${fmt(s.subspaceQuery)}, ${fmt(s.subspaceKey)}`],
+      ["theory oracle |cos|", fmt(s.theoryCos)],
+      ["SAD: N_recon = 1 (target firings)", fmt(s.sadTargetNRecon1)],
+      [
+        "SAD: mean N_recon SVD vs rotated",
+        `${fmt(s.sadTargetMeanNRecon)} vs ${fmt(s.sadTargetRotatedMeanNRecon)}`,
+      ],
+      ["‖E_X‖₂, ρ", `${fmt(s.normEX)}, ${fmt(s.rho)}`],
+      ["train time (s)", fmt(s.trainSeconds, 3)],
+    ];
+    return formatTable(["quantity", "value"], rows);
+  }
+  const rows = res.points.map((p) => [
+    fmt(p.config[sweep.field]),
+    fmt(p.summary.meanMatchedCos),
+    fmt(p.summary.sigmaGap),
+    fmt(p.summary.theoryCos),
+    fmt(p.summary.normEX),
+    fmt(p.summary.rho),
+    fmt(p.summary.finalAttn),
+  ]);
+  return formatTable(
+    [
+      sweep.field === "anisotropy" ? "α" : "λ",
+      "mean |cos|",
+      "σ gap",
+      "theory |cos|",
+      "‖E_X‖₂",
+      "ρ",
+      "L_attn",
+    ],
+    rows,
+  );
+}
+
+function range(n: number, prefix: string): string[] {
+  return Array.from({ length: n }, (_, i) => `${prefix}${i + (prefix === "f" ? 0 : 1)}`);
+}
+
+function matrixRows(data: ArrayLike<number>, rows: number, cols: number): number[][] {
+  return Array.from(
+    { length: rows },
+    (_, r) => Array.from({ length: cols }, (_, c) => data[r * cols + c]!),
+  );
+}
+
+/** Figures of one trained point (suffix distinguishes sweep points). */
+function pointFigures(p: PointResult, suffix = ""): Figure[] {
+  const cfg = p.config;
+  const al = p.alignment;
+  const K = al.triplets;
+  const n = cfg.nFeatures;
+  const P = cfg.pairs.length;
+  const snaps = p.train.snapshots;
+  const steps = snaps.map((s) => s.step);
+  const nSig = Math.min(K, P + 1);
+  const attended = cfg.pairs.map((pr) => `(${pr.query},${pr.key})`).join(" ");
+  return [
+    {
+      kind: "heatmap",
+      title: `|cos(w_i, u_k)|: features vs left singular vectors${suffix}`,
+      xLabel: "left singular vector u_k",
+      yLabel: "feature i",
+      x: range(K, "u"),
+      y: range(n, "f"),
+      values: matrixRows(al.cosU, n, K),
+      diverging: false,
+      caption:
+        `Target pairs (query, key): ${attended}. Query features should light up one u_k each.`,
+    },
+    {
+      kind: "heatmap",
+      title: `|cos(w_i, v_k)|: features vs right singular vectors${suffix}`,
+      xLabel: "right singular vector v_k",
+      yLabel: "feature i",
+      x: range(K, "v"),
+      y: range(n, "f"),
+      values: matrixRows(al.cosV, n, K),
+      diverging: false,
+      caption: "Key features should light up the v_k of their pair's triplet.",
+    },
+    {
+      kind: "bar",
+      title: `Spectrum of Ω = W_Qᵀ W_K${suffix}`,
+      xLabel: "k",
+      yLabel: "σ_k",
+      categories: range(K, "σ"),
+      series: [{ name: "σ_k", values: al.sigma }],
+    },
+    {
+      kind: "line",
+      title: `Alignment over training${suffix}`,
+      xLabel: "step",
+      yLabel: "|cos|",
+      series: [
+        { name: "mean matched |cos|", x: steps, y: snaps.map((s) => s.meanMatchedCos) },
+        { name: "subspace cos (query)", x: steps, y: snaps.map((s) => s.subspaceQuery) },
+        { name: "subspace cos (key)", x: steps, y: snaps.map((s) => s.subspaceKey) },
+      ],
+    },
+    {
+      kind: "line",
+      title: `Singular values over training${suffix}`,
+      xLabel: "step",
+      yLabel: "σ_k",
+      series: Array.from({ length: nSig }, (_, k) => ({
+        name: `σ${k + 1}`,
+        x: steps,
+        y: snaps.map((s) => s.sigma[k]!),
+      })),
+    },
+    {
+      kind: "heatmap",
+      title: `Feature orthogonalisation: |cos(w_i, w_j)| after training${suffix}`,
+      xLabel: "feature j",
+      yLabel: "feature i",
+      x: range(n, "f"),
+      y: range(n, "f"),
+      values: matrixRows(p.orthogonality.final.cos, n, n),
+      diverging: false,
+      caption: `mean |cos| attended vs other features: ${
+        fmt(p.orthogonality.init.attendedOther)
+      } at init → ${fmt(p.orthogonality.final.attendedOther)} trained`,
+    },
+    {
+      kind: "bar",
+      title: `Toy SAD: N_recon of target-pair firings${suffix}`,
+      xLabel: "N_recon",
+      yLabel: "firings",
+      categories: range(K, ""),
+      series: [
+        { name: "SVD basis", values: p.sad.target.nReconCounts },
+        { name: "random rotation", values: p.sad.targetRotated.nReconCounts },
+      ],
+      caption: `Firings = (query, key) with attention ≥ 1/m on a held-out batch; ` +
+        `mean Rolls–Tovee sparseness ${fmt(p.sad.target.meanSparseness)} (SVD) vs ${
+          fmt(p.sad.targetRotated.meanSparseness)
+        } (rotated); lower = sparser.`,
+    },
+  ];
+}
+
+/** results.json content and arrays of an experiment. */
+export function buildResults(
+  res: ExperimentResult,
+): { results: RunResults; arrays: Record<string, ArrayEntry> } {
+  const pr = res.preset;
+  const cfg = pr.config;
+  const arrays: Record<string, ArrayEntry> = {};
+  const addPoint = (p: PointResult, prefix: string) => {
+    const c = p.config;
+    const { nFeatures: n, dModel: d, dHead: h } = c;
+    const K = p.alignment.triplets;
+    arrays[`${prefix}W`] = { shape: [d, n], data: p.train.params.W.slice() };
+    arrays[`${prefix}b`] = { shape: [n], data: p.train.params.b.slice() };
+    arrays[`${prefix}W_Q`] = { shape: [h, d], data: p.train.params.WQ.slice() };
+    arrays[`${prefix}W_K`] = { shape: [h, d], data: p.train.params.WK.slice() };
+    arrays[`${prefix}U`] = { shape: [d, p.alignment.svd.u.cols], data: p.alignment.svd.u.data };
+    arrays[`${prefix}S`] = { shape: [p.alignment.svd.s.length], data: p.alignment.svd.s };
+    arrays[`${prefix}Vt`] = { shape: [p.alignment.svd.vt.rows, d], data: p.alignment.svd.vt.data };
+    arrays[`${prefix}cosU`] = { shape: [n, K], data: p.alignment.cosU };
+    arrays[`${prefix}cosV`] = { shape: [n, K], data: p.alignment.cosV };
+    if (p.train.mu) arrays[`${prefix}mu`] = { shape: [d], data: p.train.mu };
+  };
+  let summary: Record<string, unknown>;
+  let figures: Figure[];
+  if (!pr.sweep) {
+    const p = res.points[0]!;
+    addPoint(p, "");
+    summary = { preset: pr.name, ...p.summary, matches: p.alignment.matches };
+    figures = [...pointFigures(p), summaryTable(p)];
+  } else {
+    const sw = pr.sweep;
+    res.points.forEach((p, i) => addPoint(p, `point${i}.`));
+    const label = sw.field === "anisotropy" ? "α" : "λ";
+    const xs = sw.values;
+    const ys = (key: string) => res.points.map((p) => p.summary[key]!);
+    summary = {
+      preset: pr.name,
+      field: sw.field,
+      values: xs,
+      meanMatchedCos: ys("meanMatchedCos"),
+      sigmaGap: ys("sigmaGap"),
+      theoryCos: ys("theoryCos"),
+      normEX: ys("normEX"),
+      rho: ys("rho"),
+      points: res.points.map((p, i) => ({ [sw.field]: xs[i], ...p.summary })),
+    };
+    figures = [
+      {
+        kind: "line",
+        title: `Alignment vs ${label}`,
+        xLabel: sw.field === "anisotropy" ? "ρ = ‖E_X‖₂ / √E‖x‖²" : "λ",
+        yLabel: "|cos|",
+        logX: sw.field === "lambda",
+        series: [
+          {
+            name: "mean matched |cos|",
+            x: sw.field === "anisotropy" ? ys("rho") : xs,
+            y: ys("meanMatchedCos"),
+          },
+          {
+            name: "theory oracle |cos|",
+            x: sw.field === "anisotropy" ? ys("rho") : xs,
+            y: ys("theoryCos"),
+          },
+          {
+            name: "subspace cos (query)",
+            x: sw.field === "anisotropy" ? ys("rho") : xs,
+            y: ys("subspaceQuery"),
+          },
+        ],
+        caption: sw.field === "anisotropy"
+          ? "Each point is one trained model with offset α·μ added to every token."
+          : undefined,
+      },
+      {
+        kind: "table",
+        title: `Sweep over ${label}`,
+        columns: [
+          label,
+          "mean |cos|",
+          "σ gap",
+          "theory |cos|",
+          "‖E_X‖₂",
+          "ρ",
+          "N_recon=1 (target)",
+        ],
+        rows: res.points.map((p, i) => [
+          xs[i]!,
+          fmt(p.summary.meanMatchedCos),
+          fmt(p.summary.sigmaGap),
+          fmt(p.summary.theoryCos),
+          fmt(p.summary.normEX),
+          fmt(p.summary.rho),
+          fmt(p.summary.sadTargetNRecon1),
+        ]),
+      },
+      ...pointFigures(res.points[0]!, ` (${label} = ${xs[0]})`).slice(0, 4),
+      ...pointFigures(res.points[res.points.length - 1]!, ` (${label} = ${xs[xs.length - 1]})`)
+        .slice(0, 4),
+    ];
+  }
+  const results: RunResults = {
+    command: "toy",
+    title: pr.title,
+    seed: cfg.seed,
+    parameters: {
+      preset: pr.name,
+      ...cfg,
+      sweep: pr.sweep ?? null,
+      init: "xavier-normal (std √(2/(fan_in+fan_out))), b = 0",
+      optimizer: "AdamW (torch semantics), constant lr, one parameter group",
+      features: "f_i = 0 w.p. 1−p else Uniform[0,1], fresh every step",
+      importance: `I_i = ${cfg.importanceDecay}^i`,
+      rngStreams: "init Rng(seed), data Rng(seed+1), evaluation/SAD/rotation Rng(seed+2)",
+      sadQueries: 512,
+      logitScale: "none (l = x_qᵀ Ω x_k)",
+      avgCos: "mean over pairs of ½(|cos(w_a,u_k)| + |cos(w_b,v_k)|), Hungarian matching",
+      theoryOracle: cfg.attnLoss === "ce"
+        ? "u ∝ Σ_R⁺x_a (uncentred), v ∝ Cov(x)⁺ E[f_b(x−Ex)] (softmax shift-invariance)"
+        : "u ∝ Σ_R⁺x_a, v ∝ Σ_S⁺y_b (uncentred)",
+      anisotropyDefinition: "x = W f + α·μ̂ (μ̂ random unit vector); ρ = ‖E_X‖₂/√E‖x‖²",
+    },
+    summary: { ...summary, seconds: res.seconds },
+    figures,
+  };
+  return { results, arrays };
+}
+
+function summaryTable(p: PointResult): Figure {
+  return {
+    kind: "table",
+    title: "Matched pairs",
+    columns: [
+      "pair (a,b)",
+      "weight",
+      "triplet",
+      "|cos(w_a,u)|",
+      "|cos(w_b,v)|",
+      "σ",
+      "theory u",
+      "theory v",
+    ],
+    rows: p.alignment.matches.map((mt, i) => [
+      `(${mt.query},${mt.key})`,
+      fmt(p.config.pairs[i]!.weight * p.config.targetScale),
+      mt.triplet + 1,
+      fmt(mt.cosQuery),
+      fmt(mt.cosKey),
+      fmt(mt.sigma),
+      fmt(p.theory.cosQuery[i]),
+      fmt(p.theory.cosKey[i]),
+    ]),
+  };
 }

@@ -3,7 +3,7 @@
  * the template's target logits, and the importance weights.
  * @module
  */
-import type { Rng } from "../linalg/rng.ts";
+import type { Rng } from "./_linalg.ts";
 import type { ToyConfig } from "./config.ts";
 
 /**

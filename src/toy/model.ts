@@ -9,7 +9,7 @@
  * (training) and Float64Array (finite-difference checks).
  * @module
  */
-import type { Rng } from "../linalg/rng.ts";
+import type { Rng } from "./_linalg.ts";
 import type { ToyConfig } from "./config.ts";
 import type { ToyBatch } from "./data.ts";
 import { type Floats, gemm, zerosLike } from "./_gemm.ts";

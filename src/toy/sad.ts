@@ -11,7 +11,7 @@ import type { ToyConfig } from "./config.ts";
 import type { ToyBatch } from "./data.ts";
 import type { ToyParams } from "./model.ts";
 import type { SvdResult } from "./_linalg.ts";
-import { matrix, qr, type Rng } from "./_linalg.ts";
+import { haarOrthogonal, type Rng } from "./_linalg.ts";
 import { nRecon, sparseness } from "./_sad_math.ts";
 
 /** Summary statistics of one group of firings. */
@@ -40,13 +40,6 @@ export interface ToySad {
   targetRotated: SadGroup;
   /** Other firings, randomly rotated basis. */
   otherRotated: SadGroup;
-}
-
-/** A Haar-random K×K orthogonal matrix: QR of a Gaussian matrix with diag(R) > 0. */
-export function haarOrthogonal(k: number, rng: Rng): Float64Array {
-  const g = matrix(k, k);
-  for (let i = 0; i < k * k; i++) g.data[i] = rng.normal();
-  return qr(g).q.data; // qr fixes diag(R) ≥ 0, which makes Q Haar-distributed
 }
 
 /** Token representation x = W f + μ of token t (float64). */
@@ -94,7 +87,7 @@ export function toySad(
   const m = batch.keysPerQuery;
   const B = batch.batchSize;
   const U = res.u.data, uc = res.u.cols, Vt = res.vt.data;
-  const Q = haarOrthogonal(K, rng);
+  const Q = haarOrthogonal(K, rng).data;
   // Rotated left basis Ũ = U Q (D×K) and Ũᵀ Ω = Qᵀ Σ Vᵀ (K×D).
   const Ur = new Float64Array(d * K), UrOmega = new Float64Array(K * d);
   for (let r = 0; r < d; r++) {

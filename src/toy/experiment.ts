@@ -1,0 +1,159 @@
+/**
+ * Runs a preset end to end: training, alignment, theory oracle, feature orthogonalisation,
+ * anisotropy statistics and toy SAD, for one configuration or each point of a sweep.
+ * @module
+ */
+import type { ToyConfig } from "./config.ts";
+import type { Preset } from "./presets.ts";
+import { sampleBatch } from "./data.ts";
+import { initParams } from "./model.ts";
+import { train, type TrainResult } from "./train.ts";
+import {
+  type Alignment,
+  analyzeAlignment,
+  type FeatureOrthogonality,
+  featureOrthogonality,
+} from "./alignment.ts";
+import { absCos, theoryPredictions, tokenMoments } from "./theory.ts";
+import { type ToySad, toySad } from "./sad.ts";
+import { Rng } from "./_linalg.ts";
+
+/** Queries in the held-out batch used for toy SAD. */
+export const SAD_QUERIES = 512;
+
+/** Everything computed for one trained configuration. */
+export interface PointResult {
+  /** Configuration of this point. */
+  config: ToyConfig;
+  /** Training output (final parameters, curve). */
+  train: TrainResult;
+  /** Final alignment. */
+  alignment: Alignment;
+  /** Per pair |cos(u_matched, Σ_R⁺x_a)| and |cos(v_matched, Σ_S⁺y_b)|. */
+  theory: { cosQuery: number[]; cosKey: number[] };
+  /** Feature orthogonality at initialisation and after training. */
+  orthogonality: { init: FeatureOrthogonality; final: FeatureOrthogonality };
+  /** Toy SAD on a held-out batch. */
+  sad: ToySad;
+  /** Flat numeric summary (the `--json` keys). */
+  summary: Record<string, number>;
+}
+
+/** A finished experiment: one point, or one per sweep value. */
+export interface ExperimentResult {
+  /** The preset that ran (with overrides applied). */
+  preset: Preset;
+  /** Points in sweep order (one for non-sweeps). */
+  points: PointResult[];
+  /** Wall time in seconds. */
+  seconds: number;
+}
+
+/** Progress callbacks. */
+export interface ExperimentOptions {
+  /** Called after each training step of each point. */
+  onStep?: (point: number, step: number, loss: number) => void;
+}
+
+const mean = (a: number[]): number => a.reduce((s, v) => s + v, 0) / a.length;
+
+/** Trains and analyses one configuration. */
+export function runPoint(
+  cfg: ToyConfig,
+  onStep?: (step: number, loss: number) => void,
+): PointResult {
+  const tr = train(cfg, { onStep });
+  const al = analyzeAlignment(cfg, tr.params);
+  const preds = theoryPredictions(cfg, tr.params, tr.mu);
+  const d = cfg.dModel;
+  const theory = { cosQuery: [] as number[], cosKey: [] as number[] };
+  al.matches.forEach((mt, p) => {
+    const k = mt.triplet;
+    const u = Array.from({ length: d }, (_, r) => al.svd.u.data[r * al.svd.u.cols + k]!);
+    const v = al.svd.vt.data.subarray(k * d, (k + 1) * d);
+    theory.cosQuery.push(absCos(u, preds[p]!.u));
+    theory.cosKey.push(absCos(v, preds[p]!.v));
+  });
+  const init = initParams(cfg, new Rng(cfg.seed), new Float32Array(0));
+  const orthogonality = {
+    init: featureOrthogonality(cfg, init.W),
+    final: featureOrthogonality(cfg, tr.params.W),
+  };
+  const evalRng = new Rng(cfg.seed + 2);
+  const sad = toySad(
+    cfg,
+    tr.params,
+    al.svd,
+    sampleBatch(cfg, evalRng, SAD_QUERIES),
+    tr.mu,
+    evalRng,
+  );
+  const mom = tokenMoments(cfg, tr.params.W, tr.mu);
+  let normEX = 0, trace = 0;
+  for (let r = 0; r < d; r++) {
+    normEX += mom.mean[r]! ** 2;
+    trace += mom.second[r * d + r]!;
+  }
+  normEX = Math.sqrt(normEX);
+  const last = tr.snapshots[tr.snapshots.length - 1]!;
+  const first = al.matches[0]!;
+  const P = cfg.pairs.length;
+  const summary: Record<string, number> = {
+    cosQuery: first.cosQuery,
+    cosKey: first.cosKey,
+    matchedTriplet: first.triplet + 1,
+    sigmaRatio: al.sigma[0]! / al.sigma[1]!,
+    sigmaGap: al.sigmaGap,
+    theoryCos: mean([...theory.cosQuery, ...theory.cosKey]),
+    theoryCosQuery: theory.cosQuery[0]!,
+    theoryCosKey: theory.cosKey[0]!,
+    meanMatchedCos: al.meanMatchedCos,
+    minMatchedCos: Math.min(...al.matches.map((mt) => Math.min(mt.cosQuery, mt.cosKey))),
+    topPFraction: al.topPFraction,
+    pairsOnOwnRank: al.matches.filter((mt, p) => {
+      // pairs sorted by descending weight should sit on triplet p
+      const order = [...cfg.pairs.keys()].sort((a, b) =>
+        cfg.pairs[b]!.weight - cfg.pairs[a]!.weight
+      );
+      return order[mt.triplet] === p;
+    }).length / P,
+    subspaceQuery: mean(al.subspaceQuery),
+    subspaceKey: mean(al.subspaceKey),
+    subspaceMin: Math.min(...al.subspaceQuery, ...al.subspaceKey),
+    sigmaPerTarget: mean(
+      al.matches.map((mt, p) => mt.sigma / (cfg.pairs[p]!.weight * cfg.targetScale)),
+    ),
+    normEX,
+    rho: normEX / Math.sqrt(trace),
+    orthoAttendedOtherInit: orthogonality.init.attendedOther,
+    orthoAttendedOther: orthogonality.final.attendedOther,
+    orthoAttendedAttended: orthogonality.final.attendedAttended,
+    orthoOtherOther: orthogonality.final.otherOther,
+    sadTargetFirings: sad.target.firings,
+    sadTargetNRecon1: sad.target.fractionNRecon1,
+    sadTargetMeanNRecon: sad.target.meanNRecon,
+    sadTargetRotatedMeanNRecon: sad.targetRotated.meanNRecon,
+    sadTargetSparseness: sad.target.meanSparseness,
+    sadTargetRotatedSparseness: sad.targetRotated.meanSparseness,
+    sadOtherMeanNRecon: sad.other.meanNRecon,
+    sadOtherRotatedMeanNRecon: sad.otherRotated.meanNRecon,
+    finalLoss: last.loss,
+    finalRecon: last.recon,
+    finalAttn: last.attn,
+    trainSeconds: tr.seconds,
+    stepsPerSecond: cfg.steps / tr.seconds,
+  };
+  return { config: cfg, train: tr, alignment: al, theory, orthogonality, sad, summary };
+}
+
+/** Runs `preset` (every sweep point in order, each from the same seed). */
+export function runExperiment(preset: Preset, options: ExperimentOptions = {}): ExperimentResult {
+  const t0 = performance.now();
+  const configs = preset.sweep
+    ? preset.sweep.values.map((v) => ({ ...preset.config, [preset.sweep!.field]: v }))
+    : [preset.config];
+  const points = configs.map((cfg, i) =>
+    runPoint(cfg, options.onStep && ((s, l) => options.onStep!(i, s, l)))
+  );
+  return { preset, points, seconds: (performance.now() - t0) / 1000 };
+}
