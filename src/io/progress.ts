@@ -1,7 +1,8 @@
 /**
  * Progress reporting on stderr for long work (training steps, downloads, prompts, revisions).
- * A live bar when stderr is a terminal; otherwise one line at start and one at the end, so logs
- * stay short. Never writes to stdout.
+ * A live bar (count, percentage, rate, ETA) when stderr is a terminal; completely quiet when it
+ * is not (pipes, CI logs, `--json` runs), so machine-read output stays clean. Never writes to
+ * stdout. Needs no permissions.
  * @module
  */
 
@@ -9,52 +10,85 @@
 export interface Progress {
   /** Advances by `n` (default 1); `note` replaces the trailing text. */
   tick(n?: number, note?: string): void;
-  /** Marks the work finished and prints the final line. */
+  /** Marks the work finished and prints the final line (terminal only). */
   done(note?: string): void;
+}
+
+/** Where progress is drawn; defaults to `Deno.stderr`. */
+export interface ProgressStream {
+  isTerminal(): boolean;
+  writeSync(p: Uint8Array): number;
+}
+
+/** Options of {@linkcode progress}. */
+export interface ProgressOptions {
+  /** Print nothing at all (e.g. under `--json`). */
+  quiet?: boolean;
+  /** The stream (tests pass a fake terminal); default `Deno.stderr`. */
+  stream?: ProgressStream;
+  /** Milliseconds between redraws (default 100). */
+  intervalMs?: number;
 }
 
 const encoder = new TextEncoder();
 
-/** Starts a progress indicator for `total` units of work labelled `label`. */
-export function progress(
-  label: string,
-  total: number,
-  options: { quiet?: boolean } = {},
-): Progress {
-  const live = !options.quiet && Deno.stderr.isTerminal();
+function duration(secs: number): string {
+  if (!Number.isFinite(secs) || secs < 0) return "?";
+  if (secs < 60) return `${secs.toFixed(1)}s`;
+  const m = Math.floor(secs / 60);
+  return m < 60
+    ? `${m}m${String(Math.round(secs % 60)).padStart(2, "0")}s`
+    : `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`;
+}
+
+/**
+ * Starts a progress indicator for `total` units of work labelled `label` (`total` 0 = unknown:
+ * a count without a bar).
+ *
+ * @example
+ * ```ts
+ * import { progress } from "./progress.ts";
+ * const p = progress("training", 3);
+ * for (let i = 0; i < 3; i++) p.tick(1, `loss ${(1 / (i + 1)).toFixed(2)}`);
+ * p.done();
+ * ```
+ */
+export function progress(label: string, total: number, options: ProgressOptions = {}): Progress {
+  const stream = options.stream ?? Deno.stderr;
+  const live = !options.quiet && stream.isTerminal();
+  const interval = options.intervalMs ?? 100;
   const started = performance.now();
   let count = 0;
-  let lastDraw = 0;
-  const write = (text: string) => {
-    if (!options.quiet) Deno.stderr.writeSync(encoder.encode(text));
+  let lastDraw = -Infinity;
+  let finished = false;
+  const draw = (note: string, end: boolean) => {
+    const secs = (performance.now() - started) / 1000;
+    let text = `\r${label} `;
+    if (total > 0) {
+      const frac = Math.min(1, count / total);
+      const width = 24;
+      const filled = Math.round(frac * width);
+      const eta = end || count === 0 ? "" : ` eta ${duration((secs / count) * (total - count))}`;
+      text += `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${count}/${total} ` +
+        `${Math.floor(frac * 100)}% ${duration(secs)}${eta}`;
+    } else text += `${count} ${duration(secs)}`;
+    if (secs > 0 && count > 0) text += ` (${(count / secs).toPrecision(3)}/s)`;
+    stream.writeSync(encoder.encode(`${text}${note ? ` ${note}` : ""}\x1b[K${end ? "\n" : ""}`));
   };
-  const draw = (note: string) => {
-    const frac = total > 0 ? Math.min(1, count / total) : 1;
-    const width = 24;
-    const filled = Math.round(frac * width);
-    const secs = ((performance.now() - started) / 1000).toFixed(1);
-    write(
-      `\r${label} [${"#".repeat(filled)}${
-        ".".repeat(width - filled)
-      }] ${count}/${total} ${secs}s ${note}\x1b[K`,
-    );
-  };
-  if (!live) write(`${label}: ${total} ...\n`);
   return {
     tick(n = 1, note = "") {
       count += n;
+      if (!live || finished) return;
       const now = performance.now();
-      if (live && (now - lastDraw > 100 || count >= total)) {
+      if (now - lastDraw >= interval || (total > 0 && count >= total)) {
         lastDraw = now;
-        draw(note);
+        draw(note, false);
       }
     },
     done(note = "") {
-      const secs = ((performance.now() - started) / 1000).toFixed(1);
-      if (live) {
-        draw(note);
-        write("\n");
-      } else write(`${label}: done in ${secs}s ${note}\n`);
+      if (!live || finished) return;
+      finished = true;
+      draw(note, true);
     },
   };
 }
