@@ -1,10 +1,212 @@
 /**
- * `svlens sad`: placeholder until its issue lands (see `issues`).
+ * `svlens sad MODEL`: Sparse Attention Decomposition of every (or the chosen) head on the
+ * authors' IOI prompts, with the random-rotation control.
+ *
+ * Permissions (local model directory, default onnx backend): `--unstable-raw-imports
+ * --allow-read=MODEL --allow-write=OUTDIR` (with `--backend reference`: no
+ * `--unstable-raw-imports`; without `--out`: no `--allow-write`).
  * @module
  */
-import { SvlensError } from "../errors.ts";
+import { processWeights } from "../circuits/mod.ts";
+import { ModelFormatError, UsageError } from "../errors.ts";
+import { progress } from "../io/progress.ts";
+import { loadModel } from "../model/load.ts";
+import { loadTokenizer } from "../model/tokenizer.ts";
+import { formatTable, writeRun } from "../report/mod.ts";
+import {
+  type BiasVariant,
+  HEAD_TYPES,
+  type HeadType,
+  type IoiSadResult,
+  sadOnIoi,
+  type Tau,
+} from "../sad/mod.ts";
+import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
+import { HEAD_COLUMNS, headJson, headRow, sadArrays, sadFigures } from "./_sad_report.ts";
+
+/** The usage text. */
+export const USAGE: string = [
+  "usage: svlens sad MODEL [--task ioi] [--n 128] [--seed 0] [--heads L.H,...|all]",
+  "                  [--tau 0.5|1/m] [--bias offset|augmented|source] [--rotation-seed R]",
+  "                  [--head-types L.H=TYPE,...] [--filter-top] [--backend onnx|reference]",
+  "                  [--revision R] [--out DIR] [--json]",
+  "",
+  "  MODEL          a Hugging Face-layout model directory (config.json, weights, tokenizer)",
+  "  --task         ioi (the authors' IOI prompts, mixed templates; the only task so far)",
+  "  --n, --seed    number of prompts and Python random seed of the generator (128, 0)",
+  "  --heads        heads to decompose (default all)",
+  "  --tau          attention threshold for firings: a number (default 0.5) or 1/m",
+  "  --bias         bias treatment: offset (ACC++, default), augmented (SAD 2024), source (ACC)",
+  "  --rotation-seed  seed of the random-rotation control (default: --seed)",
+  `  --head-types   IOI roles adding canonical pairs (${HEAD_TYPES.join(", ")});`,
+  "                 default on GPT-2 small: 8.6, 4.11, 3.0, 9.9, 9.6, 10.0 as in SAD/ACC",
+  "  --filter-top   drop prompts whose top prediction at END is not the IO name (ACC)",
+  "  --backend      forward pass: onnx (onnxruntime-web, default) or reference (pure TS)",
+  "  --out DIR      write DIR/results.json, DIR/arrays.safetensors, DIR/report.html",
+  "  --json         print only the JSON summary (per head) on stdout",
+].join("\n");
+
+const OPTIONS = {
+  task: { type: "string" },
+  n: { type: "string" },
+  seed: { type: "string" },
+  heads: { type: "string" },
+  tau: { type: "string" },
+  bias: { type: "string" },
+  "rotation-seed": { type: "string" },
+  "head-types": { type: "string" },
+  "filter-top": { type: "boolean" },
+  backend: { type: "string" },
+  revision: { type: "string" },
+  out: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+/** Parses `--tau`. */
+export function tauOption(value: string | undefined): Tau {
+  if (value === undefined) return 0.5;
+  if (value === "1/m") return "1/m";
+  const t = Number(value);
+  if (!(t > 0 && t <= 1)) {
+    throw new UsageError(`--tau must be a number in (0, 1] or 1/m, got '${value}'\n${USAGE}`);
+  }
+  return t;
+}
+
+/** Parses `--bias`. */
+export function biasOption(value: string | undefined): BiasVariant {
+  const v = value ?? "offset";
+  if (v !== "offset" && v !== "augmented" && v !== "source") {
+    throw new UsageError(`--bias must be offset, augmented or source, got '${v}'\n${USAGE}`);
+  }
+  return v;
+}
+
+/** Parses `--head-types 9.9=name-mover,8.6=s-inhibition`. */
+export function headTypesOption(value: string | undefined): Map<string, HeadType> | undefined {
+  if (value === undefined) return undefined;
+  const out = new Map<string, HeadType>();
+  for (const item of value.split(",").filter((s) => s.trim() !== "")) {
+    const m = /^(\d+\.\d+)=([a-z-]+)$/.exec(item.trim());
+    if (!m || !HEAD_TYPES.includes(m[2] as HeadType)) {
+      throw new UsageError(
+        `--head-types expects L.H=TYPE items with TYPE one of ${HEAD_TYPES.join(", ")}, ` +
+          `got '${item}'\n${USAGE}`,
+      );
+    }
+    out.set(m[1]!, m[2] as HeadType);
+  }
+  return out;
+}
 
 /** Runs `svlens sad` with the arguments after the command name; returns the exit status. */
-export function run(_args: string[]): Promise<number> {
-  return Promise.reject(new SvlensError("svlens sad is not implemented yet"));
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, OPTIONS, USAGE);
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) {
+    throw new UsageError(`expected exactly one MODEL, got ${positionals.length}\n${USAGE}`);
+  }
+  const modelId = positionals[0]!;
+  if ((values.task ?? "ioi") !== "ioi") {
+    throw new UsageError(`--task must be ioi (the only task so far), got '${values.task}'`);
+  }
+  const n = intOption("n", values.n, 128);
+  const seed = intOption("seed", values.seed, 0);
+  const rotationSeed = intOption("rotation-seed", values["rotation-seed"], seed);
+  const heads = headsOption(values.heads);
+  const tau = tauOption(values.tau);
+  const bias = biasOption(values.bias);
+  const headTypes = headTypesOption(values["head-types"]);
+  const backend = values.backend ?? "onnx";
+  if (backend !== "onnx" && backend !== "reference") {
+    throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${USAGE}`);
+  }
+
+  const loaded = await loadModel(modelId, { revision: values.revision });
+  if (loaded.tokenizer === undefined) {
+    throw new ModelFormatError(
+      `${modelId} has no tokenizer files (tokenizer.json or vocab.json + merges.txt): ` +
+        "IOI prompts need the model's tokenizer",
+    );
+  }
+  const tokenizer = await loadTokenizer(loaded.tokenizer.dir);
+  const model = processWeights(loaded, { inPlace: true });
+  const { nLayers, nHeads, dHead } = model.config;
+  const total = heads?.length ?? nLayers * nHeads;
+  const bar = progress("sad heads", total, { quiet: values.json === true });
+  let result: IoiSadResult;
+  try {
+    result = await sadOnIoi(model, tokenizer, {
+      n,
+      seed,
+      rotationSeed,
+      heads,
+      tau,
+      bias,
+      headTypes,
+      filterTopPrediction: values["filter-top"] === true,
+      backend,
+      onHead: (l, h) => bar.tick(1, `${l}.${h}`),
+    });
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(error.message);
+    throw error;
+  }
+  bar.done();
+
+  const parameters = {
+    model: modelId,
+    revision: values.revision ?? null,
+    task: "ioi",
+    promptType: "mixed",
+    n,
+    seed,
+    rotationSeed,
+    heads: heads ? heads.map(([l, h]) => `${l}.${h}`) : "all",
+    tau,
+    bias,
+    headTypes: result.headTypes,
+    filterTopPrediction: values["filter-top"] === true,
+    backend,
+    processing: "TransformerLens defaults (fold_ln, center_writing_weights, center_unembed, " +
+      "fold_value_biases)",
+    firingRule: "1 ≤ s ≤ d ≤ END, A_ds ≥ tau (+ canonical IOI pair of typed heads)",
+    nRecon: "ACC rule: l̃ > 0, signed descending sort, round(cumsum/l̃, 5) ≥ 1",
+    sparseness: "Rolls–Tovee (Σ|c|)²/(K Σc²) of the contribution vector, lower = sparser",
+    rotation: "one Haar-random K×K Q per head from Rng(rotationSeed), drawn in layer-major order",
+    rotary: model.config.rotaryDim > 0
+      ? "rotated residuals, one basis per head (ACC++ / method.md §4.6)"
+      : "none",
+    units: "unscaled bilinear form (q·k, not divided by √d_head)",
+  };
+  const jsonHeads = result.heads.map((h) => headJson(h.summary));
+  const summary = {
+    prompts: result.prompts.length,
+    analysedPrompts: result.analysed.length,
+    heads: jsonHeads,
+    timings: result.timings,
+  };
+  if (values.out !== undefined) {
+    await writeRun(values.out, {
+      command: "sad",
+      title: `SAD on IOI: ${modelId}`,
+      seed,
+      parameters,
+      summary,
+      figures: sadFigures(result, nLayers, nHeads),
+    }, sadArrays(result, dHead));
+  }
+  if (values.json) {
+    console.log(JSON.stringify({ model: modelId, parameters, ...summary }));
+  } else {
+    console.log(formatTable(HEAD_COLUMNS, result.heads.map((h) => headRow(h.summary))));
+    console.log(
+      `${result.analysed.length}/${result.prompts.length} prompts; forward ` +
+        `${(result.timings.forwardMs / 1000).toFixed(1)} s, decomposition ` +
+        `${(result.timings.decompositionMs / 1000).toFixed(1)} s` +
+        (values.out ? `; wrote ${values.out}/results.json, report.html` : ""),
+    );
+  }
+  return 0;
 }
