@@ -88,9 +88,53 @@ function finiteRange(values: Iterable<number>): [number, number] | undefined {
   return lo <= hi ? [lo, hi] : undefined;
 }
 
+/** Heat maps larger than this per side are shown as block means (keeps reports small). */
+export const MAX_HEATMAP_SIDE = 160;
+
+/** Block-averages a heat map down to at most `max` rows and columns (NaN-aware). */
+function reduceHeatmap(f: HeatmapFigure, max: number): { fig: HeatmapFigure; note: string } {
+  const ny = f.values.length;
+  const nx = f.x.length;
+  const by = Math.ceil(ny / max);
+  const bx = Math.ceil(nx / max);
+  if (by <= 1 && bx <= 1) return { fig: f, note: "" };
+  const rows = Math.ceil(ny / by);
+  const cols = Math.ceil(nx / bx);
+  const label = (labels: string[], i: number, b: number, n: number) =>
+    b === 1
+      ? labels[i] ?? String(i)
+      : `${labels[i * b] ?? i * b}…${labels[Math.min(n, (i + 1) * b) - 1] ?? ""}`;
+  const values = Array.from({ length: rows }, (_, i) =>
+    Array.from({ length: cols }, (_, j) => {
+      let sum = 0;
+      let count = 0;
+      for (let a = i * by; a < Math.min(ny, (i + 1) * by); a++) {
+        const row = f.values[a] ?? [];
+        for (let b = j * bx; b < Math.min(nx, (j + 1) * bx); b++) {
+          const v = row[b] ?? NaN;
+          if (Number.isFinite(v)) {
+            sum += v;
+            count++;
+          }
+        }
+      }
+      return count > 0 ? sum / count : NaN;
+    }));
+  return {
+    fig: {
+      ...f,
+      values,
+      x: Array.from({ length: cols }, (_, j) => label(f.x, j, bx, nx)),
+      y: Array.from({ length: rows }, (_, i) => label(f.y, i, by, ny)),
+    },
+    note: `${ny}×${nx} shown as means of ${by}×${bx} blocks (full data in results.json)`,
+  };
+}
+
 /** Renders a heat map: rows = `y` (top to bottom), columns = `x`. */
-export function renderHeatmap(f: HeatmapFigure, options: RenderOptions = {}): string {
+export function renderHeatmap(full: HeatmapFigure, options: RenderOptions = {}): string {
   const small = options.small ?? false;
+  const { fig: f, note } = reduceHeatmap(full, MAX_HEATMAP_SIDE);
   const id = `${options.idPrefix ?? "f"}-cb`;
   const ny = f.values.length;
   const nx = f.x.length;
@@ -121,9 +165,12 @@ export function renderHeatmap(f: HeatmapFigure, options: RenderOptions = {}): st
   const barW = 12;
   const legendW = 70;
   const width = Math.max(left + pw + 16 + legendW, titleWidth(f.title, small) + 20);
-  const height = top + ph + xLabH + 30;
+  const height = top + ph + xLabH + 30 + (note ? 16 : 0);
   const out: string[] = [svgOpen(width, height, f.title, "fig heatmap")];
   out.push(heading(f.title, width / 2, small));
+  if (note) {
+    out.push(`<text class="note" x="4" y="${r2(height - 4)}" font-size="10">${esc(note)}</text>`);
+  }
   out.push(`<g class="cells" shape-rendering="crispEdges">`);
   const tips = flat.length <= MAX_TOOLTIP_CELLS;
   for (let i = 0; i < ny; i++) {
@@ -164,8 +211,9 @@ export function renderHeatmap(f: HeatmapFigure, options: RenderOptions = {}): st
     );
   }
   out.push(
-    `<text class="axis-label" x="${r2(left + pw / 2)}" y="${r2(height - 6)}" ` +
-      `text-anchor="middle">${esc(f.xLabel)}</text>`,
+    `<text class="axis-label" x="${r2(left + pw / 2)}" y="${
+      r2(height - 6 - (note ? 16 : 0))
+    }" text-anchor="middle">${esc(f.xLabel)}</text>`,
     `<text class="axis-label" transform="translate(12,${r2(top + ph / 2)}) rotate(-90)" ` +
       `text-anchor="middle">${esc(f.yLabel)}</text>`,
   );
