@@ -267,6 +267,193 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
   }
 }
 
+/**
+ * Thin SVD of the product a·b (a: m×r, b: r×n) without forming it, entirely inside WASM:
+ * dgeqrf of a and bᵀ, core R₁R₂ᵀ by dgemm, dgesdd of the core, dorgqr for Q₁ and Q₂, then
+ * uᵀ = ÛᵀQ₁ᵀ and V = Q₂V̂ by dgemm (both land in memory already in row-major order for u and vt).
+ * Returns kc = min(m, n, r) triplets (descending). Inputs assumed finite with m, n, r ≥ 1.
+ */
+export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
+  const m = a.rows, r = a.cols, n = b.cols;
+  const k1 = Math.min(m, r), k2 = Math.min(n, r), kc = Math.min(k1, k2);
+  const block = new Block("LowRankProduct.svd", {
+    m: { count: 1, bytes: I32 },
+    n: { count: 1, bytes: I32 },
+    r: { count: 1, bytes: I32 },
+    k1: { count: 1, bytes: I32 },
+    k2: { count: 1, bytes: I32 },
+    kc: { count: 1, bytes: I32 },
+    lwork: { count: 1, bytes: I32 },
+    info: { count: 1, bytes: I32 },
+    chN: { count: 1, bytes: I32 },
+    chT: { count: 1, bytes: I32 },
+    chS: { count: 1, bytes: I32 },
+    one: { count: 1, bytes: F64 },
+    zero: { count: 1, bytes: F64 },
+    query: { count: 1, bytes: F64 },
+    a: { count: m * r, bytes: F64 },
+    bt: { count: n * r, bytes: F64 },
+    tau1: { count: k1, bytes: F64 },
+    tau2: { count: k2, bytes: F64 },
+    r1: { count: k1 * r, bytes: F64 },
+    r2: { count: k2 * r, bytes: F64 },
+    core: { count: k1 * k2, bytes: F64 },
+    s: { count: kc, bytes: F64 },
+    uh: { count: k1 * kc, bytes: F64 },
+    vth: { count: kc * k2, bytes: F64 },
+    iwork: { count: 8 * kc, bytes: I32 },
+    ut: { count: kc * m, bytes: F64 },
+    v: { count: n * kc, bytes: F64 },
+  });
+  let work: Block | undefined;
+  try {
+    setChar(block, "chN", "N");
+    setChar(block, "chT", "T");
+    setChar(block, "chS", "S");
+    setInts(block, { m, n, r, k1, k2, kc });
+    block.f64("one", 1)[0] = 1;
+    block.f64("zero", 1)[0] = 0;
+    const av = block.f64("a", m * r); // column-major copy of a
+    for (let i = 0; i < m; i++) for (let j = 0; j < r; j++) av[i + j * m] = a.data[i * r + j]!;
+    block.f64("bt", n * r).set(b.data); // row-major b is column-major bᵀ (n×r) as is
+    const p = (name: string): number => block.ptr(name);
+    const check = (routine: string): number => {
+      const info = block.i32("info", 1)[0]!;
+      checkArgInfo(routine, info);
+      return info;
+    };
+    const geqrf = (rows: string, x: string, tau: string, workPtr: number, lwork: number) => {
+      setInts(block, { lwork, info: 0 });
+      wasm.dgeqrf_(p(rows), p("r"), p(x), p(rows), p(tau), workPtr, p("lwork"), p("info"));
+      check("dgeqrf");
+    };
+    const orgqr = (rows: string, k: string, x: string, tau: string, w: number, lwork: number) => {
+      setInts(block, { lwork, info: 0 });
+      wasm.dorgqr_(p(rows), p(k), p(k), p(x), p(rows), p(tau), w, p("lwork"), p("info"));
+      check("dorgqr");
+    };
+    const gesdd = (workPtr: number, lwork: number): number => {
+      setInts(block, { lwork, info: 0 });
+      wasm.dgesdd_(
+        p("chS"),
+        p("k1"),
+        p("k2"),
+        p("core"),
+        p("k1"),
+        p("s"),
+        p("uh"),
+        p("k1"),
+        p("vth"),
+        p("kc"),
+        workPtr,
+        p("lwork"),
+        p("iwork"),
+        p("info"),
+        1,
+      );
+      return check("dgesdd");
+    };
+    // Workspace: the largest of the four queries.
+    wasm.svl_xerbla_reset();
+    let lwork = 1;
+    for (const [rows, k, x, tau] of [["m", "k1", "a", "tau1"], ["n", "k2", "bt", "tau2"]]) {
+      geqrf(rows!, x!, tau!, p("query"), -1);
+      lwork = Math.max(lwork, Math.ceil(block.f64("query", 1)[0]!));
+      orgqr(rows!, k!, x!, tau!, p("query"), -1);
+      lwork = Math.max(lwork, Math.ceil(block.f64("query", 1)[0]!));
+    }
+    gesdd(p("query"), -1);
+    lwork = Math.max(lwork, Math.ceil(block.f64("query", 1)[0]!));
+    work = new Block("LowRankProduct.svd workspace", { work: { count: lwork, bytes: F64 } });
+    const w = work.ptr("work");
+    geqrf("m", "a", "tau1", w, lwork);
+    geqrf("n", "bt", "tau2", w, lwork);
+    // R₁ (k1×r) and R₂ (k2×r): upper triangles, column-major, zero below.
+    const copyR = (x: string, rows: number, k: number, dst: string): void => {
+      const src = block.f64(x, rows * r), out = block.f64(dst, k * r);
+      out.fill(0);
+      for (let j = 0; j < r; j++) {
+        for (let i = 0; i <= Math.min(j, k - 1); i++) out[i + j * k] = src[i + j * rows]!;
+      }
+    };
+    copyR("a", m, k1, "r1");
+    copyR("bt", n, k2, "r2");
+    // core = R₁ · R₂ᵀ (k1×k2).
+    wasm.dgemm_(
+      p("chN"),
+      p("chT"),
+      p("k1"),
+      p("k2"),
+      p("r"),
+      p("one"),
+      p("r1"),
+      p("k1"),
+      p("r2"),
+      p("k2"),
+      p("zero"),
+      p("core"),
+      p("k1"),
+      1,
+      1,
+    );
+    let info = gesdd(w, lwork);
+    if (info > 0) {
+      throw new NumericalError(
+        `LAPACK dgesdd: the ${k1}×${k2} core SVD of a factored ${m}×${n} matrix did not ` +
+          `converge (INFO = ${info}); try svd(product.toDense()) which falls back to dgesvd`,
+      );
+    }
+    orgqr("m", "k1", "a", "tau1", w, lwork);
+    orgqr("n", "k2", "bt", "tau2", w, lwork);
+    // uᵀ (kc×m) = Ûᵀ (kc×k1) · Q₁ᵀ (k1×m): column-major uᵀ is row-major u.
+    wasm.dgemm_(
+      p("chT"),
+      p("chT"),
+      p("kc"),
+      p("m"),
+      p("k1"),
+      p("one"),
+      p("uh"),
+      p("k1"),
+      p("a"),
+      p("m"),
+      p("zero"),
+      p("ut"),
+      p("kc"),
+      1,
+      1,
+    );
+    // V (n×kc) = Q₂ (n×k2) · V̂ (k2×kc) = Q₂ · (V̂ᵀ)ᵀ: column-major V is row-major vt.
+    wasm.dgemm_(
+      p("chN"),
+      p("chT"),
+      p("n"),
+      p("kc"),
+      p("k2"),
+      p("one"),
+      p("bt"),
+      p("n"),
+      p("vth"),
+      p("kc"),
+      p("zero"),
+      p("v"),
+      p("n"),
+      1,
+      1,
+    );
+    info = block.i32("info", 1)[0]!;
+    checkArgInfo("dgemm", info);
+    return {
+      u: { rows: m, cols: kc, data: Float64Array.from(block.f64("ut", kc * m)) },
+      s: Float64Array.from(block.f64("s", kc)),
+      vt: { rows: kc, cols: n, data: Float64Array.from(block.f64("v", n * kc)) },
+    };
+  } finally {
+    work?.free();
+    block.free();
+  }
+}
+
 /** Symmetric eigendecomposition with dsyevd: ascending values, eigenvectors as columns. */
 export function lapackEigh(a: Matrix): { values: Float64Array; vectors: Matrix } {
   const n = a.rows;

@@ -11,6 +11,8 @@ import { finishSvd, type SvdOptions, type SvdResult } from "./svd.ts";
 import { svd } from "./svd.ts";
 import { assertFinite, assertMatrix } from "./_validate.ts";
 import type { RawSvd } from "./reference.ts";
+import { defaultBackend } from "./backend.ts";
+import { lapackLowRankSvd } from "./lapack.ts";
 
 /**
  * The m×n matrix `a · b` held as factors a (m×r) and b (r×n).
@@ -83,7 +85,8 @@ export class LowRankProduct {
       // k > 0 only when the inner dimension is 0 and m, n > 0: the product is zero.
       return finishSvd(completeZero(raw), m, n, options);
     }
-    const backend = options.backend;
+    const backend = options.backend ?? defaultBackend();
+    if (backend === "lapack") return finishSvd(lapackLowRankSvd(a, b), m, n, options);
     const f1 = qr(a, { backend }); // Q1 m×k1, R1 k1×r
     const f2 = qr(transposeOf(b), { backend }); // Q2 n×k2, R2 k2×r
     const core = matmulTransB(f1.r, f2.r); // k1×k2

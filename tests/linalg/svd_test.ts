@@ -80,6 +80,23 @@ for (const backend of BACKENDS) {
     assertOk(r.nearDegenerate.slice(4).every((f) => f));
   });
 
+  Deno.test(`LowRankProduct[${backend}]: inner dimension above m or n, vectors, zero factor`, () => {
+    const rng = new Rng(5);
+    for (const [m, r, n] of [[3, 5, 4], [1, 3, 6], [7, 2, 1], [6, 6, 6]] as const) {
+      const p = new LowRankProduct(gaussian(m, r, rng), gaussian(r, n, rng));
+      const f = p.svd({ backend });
+      const d = svd(p.toDense(), { backend });
+      const k = Math.min(m, n, r);
+      assertEquals([f.u.rows, f.u.cols, f.s.length, f.vt.rows, f.vt.cols], [m, k, k, k, n]);
+      for (let i = 0; i < k; i++) assertAlmostEquals(f.s[i]!, d.s[i]!, 1e-12 * d.s[0]!);
+      assertOk(reconstructionError(p.toDense(), f.u, f.s, f.vt) <= 1e-12 * frob(p.toDense()));
+      assertOk(columnOrthoError(f.u) <= 1e-13 && rowOrthoError(f.vt) <= 1e-13);
+    }
+    const z = new LowRankProduct(matrix(4, 2), gaussian(2, 3, rng)).svd({ backend });
+    assertEquals(z.rank, 0);
+    assertAllClose(z.s, [0, 0], 0);
+  });
+
   Deno.test(`svd[${backend}]: NaN/Inf input is a NumericalError naming the entry`, () => {
     assertThrows(
       () => svd(matrix(2, 2, [1, NaN, 0, 1]), { backend }),
