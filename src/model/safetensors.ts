@@ -382,7 +382,11 @@ export function f32ToBf16Bits(value: number): number {
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
 
-function encodeData(name: string, t: SafetensorsInput): Uint8Array {
+/**
+ * Encodes one tensor's elements as little-endian bytes of `t.dtype` (the data-buffer part of a
+ * safetensors file). RangeError/TypeError on a shape/data mismatch.
+ */
+export function encodeTensorData(name: string, t: SafetensorsInput): Uint8Array {
   const count = shapeSize(t.shape, name);
   if (!t.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
     throw new RangeError(
@@ -395,6 +399,17 @@ function encodeData(name: string, t: SafetensorsInput): Uint8Array {
     );
   }
   const size = SAFETENSORS_DTYPE_SIZES[t.dtype]!;
+  const d0 = t.data;
+  // Fast path: the host is little-endian and the array already has the stored element type.
+  if (
+    LITTLE_ENDIAN &&
+    ((t.dtype === "F32" && d0 instanceof Float32Array) ||
+      (t.dtype === "F64" && d0 instanceof Float64Array) ||
+      (t.dtype === "I64" && d0 instanceof BigInt64Array) ||
+      (t.dtype === "I32" && d0 instanceof Int32Array))
+  ) {
+    return new Uint8Array(d0.buffer, d0.byteOffset, d0.byteLength).slice();
+  }
   const out = new Uint8Array(count * size);
   const dv = new DataView(out.buffer);
   const d = t.data;
@@ -444,41 +459,70 @@ export function encodeSafetensors(
   tensors: Record<string, SafetensorsInput>,
   metadata?: Record<string, string>,
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
-  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   const chunks: Uint8Array[] = [];
-  let offset = 0;
+  const specs: TensorSpec[] = [];
   for (const [name, t] of Object.entries(tensors)) {
-    if (name === "__metadata__") {
-      throw new RangeError("encodeSafetensors: '__metadata__' is reserved");
-    }
-    if (!Object.hasOwn(SAFETENSORS_DTYPE_SIZES, t.dtype)) {
-      throw new RangeError(`encodeSafetensors: ${name}: unsupported dtype ${t.dtype}`);
-    }
-    const data = encodeData(name, t);
-    header[name] = {
-      dtype: t.dtype,
-      shape: [...t.shape],
-      data_offsets: [offset, offset + data.length],
-    };
-    offset += data.length;
-    chunks.push(data);
+    specs.push({ name, dtype: t.dtype, shape: t.shape });
+    chunks.push(encodeTensorData(name, t));
   }
-  let json = JSON.stringify(header);
-  const enc = new TextEncoder();
-  let hb = enc.encode(json);
-  const pad = (8 - (hb.length % 8)) % 8;
-  if (pad) {
-    json += " ".repeat(pad);
-    hb = enc.encode(json);
-  }
-  const out = new Uint8Array(8 + hb.length + offset);
-  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
-  out.set(hb, 8);
-  let p = 8 + hb.length;
+  const head = encodeSafetensorsHeader(specs, metadata);
+  const out = new Uint8Array(head.length + chunks.reduce((a, c) => a + c.length, 0));
+  out.set(head, 0);
+  let p = head.length;
   for (const c of chunks) {
     out.set(c, p);
     p += c.length;
   }
+  return out;
+}
+
+/** A tensor's name, dtype and shape (what the header records). */
+export interface TensorSpec {
+  /** Tensor name. */
+  name: string;
+  /** Dtype to store. */
+  dtype: SafetensorsDtype;
+  /** Dimensions, outermost first. */
+  shape: readonly number[];
+}
+
+/**
+ * The first bytes of a safetensors file for tensors stored in `specs` order: the 8-byte length
+ * and the JSON header, space-padded so the data buffer starts 8-aligned. Lets callers stream
+ * large tensors to disk one at a time.
+ */
+export function encodeSafetensorsHeader(
+  specs: readonly TensorSpec[],
+  metadata?: Record<string, string>,
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (metadata && Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  for (const { name, dtype, shape } of specs) {
+    if (name === "__metadata__") {
+      throw new RangeError("encodeSafetensors: '__metadata__' is reserved");
+    }
+    if (Object.hasOwn(header, name)) {
+      throw new RangeError(`encodeSafetensors: duplicate tensor ${name}`);
+    }
+    const size = SAFETENSORS_DTYPE_SIZES[dtype];
+    if (size === undefined) {
+      throw new RangeError(`encodeSafetensors: ${name}: unsupported dtype ${dtype}`);
+    }
+    if (!shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new RangeError(
+        `encodeSafetensors: ${name}: shape [${shape}] must be non-negative integers`,
+      );
+    }
+    const bytes = shapeSize(shape, name) * size;
+    header[name] = { dtype, shape: [...shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (new TextEncoder().encode(json).length % 8)) % 8);
+  const hb = new TextEncoder().encode(json);
+  const out = new Uint8Array(8 + hb.length);
+  new DataView(out.buffer).setBigUint64(0, BigInt(hb.length), true);
+  out.set(hb, 8);
   return out;
 }

@@ -9,11 +9,15 @@ import { ModelFormatError } from "../errors.ts";
 import {
   type DecodeOptions,
   decodeTensor,
+  encodeSafetensorsHeader,
+  encodeTensorData,
   MAX_HEADER_BYTES,
   parseSafetensorsHeader,
   type SafetensorsEntry,
   type SafetensorsHeader,
+  type SafetensorsInput,
   type SafetensorsTensor,
+  type TensorSpec,
 } from "./safetensors.ts";
 
 /** A set of named tensors readable on demand (one file, or the shards of a checkpoint). */
@@ -246,4 +250,43 @@ export async function openSafetensors(path: string): Promise<TensorSource> {
   throw new ModelFormatError(
     `${path}: no model.safetensors or model.safetensors.index.json in this directory`,
   );
+}
+
+/**
+ * Writes a safetensors file tensor by tensor: `fill(spec)` is called once per spec, in order,
+ * and its data is written before the next is asked for, so peak memory is one tensor. The file
+ * is written beside `path` and renamed into place (never left half-written). Needs write
+ * permission on the directory.
+ */
+export async function writeSafetensorsFile(
+  path: string,
+  specs: readonly TensorSpec[],
+  fill: (spec: TensorSpec) => SafetensorsInput["data"] | Promise<SafetensorsInput["data"]>,
+  metadata?: Record<string, string>,
+): Promise<void> {
+  const tmp = `${path}.${crypto.randomUUID().slice(0, 8)}.tmp`;
+  const file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+  try {
+    const writeAll = async (bytes: Uint8Array) => {
+      let done = 0;
+      while (done < bytes.length) done += await file.write(bytes.subarray(done));
+    };
+    await writeAll(encodeSafetensorsHeader(specs, metadata));
+    for (const spec of specs) {
+      const data = await fill(spec);
+      await writeAll(
+        encodeTensorData(spec.name, { dtype: spec.dtype, shape: [...spec.shape], data }),
+      );
+    }
+    file.close();
+    await Deno.rename(tmp, path);
+  } catch (error) {
+    try {
+      file.close();
+    } catch {
+      // already closed
+    }
+    await Deno.remove(tmp).catch(() => {});
+    throw error;
+  }
 }
