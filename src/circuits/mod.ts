@@ -40,3 +40,13 @@ export {
   type VectorReadout,
   vocabReadout,
 } from "./readout.ts";
+export {
+  allHeads,
+  type CircuitKind,
+  type HeadSvd,
+  type HeadSvdOptions,
+  headSvds,
+  readoutHeads,
+  type ReadoutHeadsOptions,
+  type TripletReadout,
+} from "./head_svd.ts";

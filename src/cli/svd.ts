@@ -1,10 +1,400 @@
 /**
- * `svlens svd`: placeholder until its issue lands (see `issues`).
+ * `svlens svd MODEL`: the SVD of every (or the chosen) head's QK or OV circuit, computed from the
+ * factors (never a dense d_model×d_model SVD), after TransformerLens's default weight processing.
+ * Prints a table (or `--json`), and with `--out DIR` writes results.json, arrays.safetensors (U, S,
+ * V per head) and report.html.
+ *
+ * Permissions (local model directory): `--allow-read=MODEL` and, with `--out DIR`,
+ * `--allow-read=MODEL,DIR --allow-write=DIR` (the atomic rename needs read on DIR).
  * @module
  */
-import { SvlensError } from "../errors.ts";
+import {
+  allHeads,
+  type CircuitKind,
+  type HeadSvd,
+  headSvds,
+  NO_PROCESSING,
+  processWeights,
+  QK_BIAS_NOTES,
+  QK_BIASES,
+  type QkBias,
+  readoutHeads,
+  TL_DEFAULT_PROCESSING,
+  type TripletReadout,
+} from "../circuits/mod.ts";
+import { UsageError } from "../errors.ts";
+import { progress } from "../io/progress.ts";
+import { loadModel } from "../model/load.ts";
+import { loadTokenizer, type Tokenizer } from "../model/tokenizer.ts";
+import type { Model } from "../model/types.ts";
+import type { ArrayEntry, Figure, RunResults } from "../report/types.ts";
+import { formatTable } from "../report/table.ts";
+import { writeRun } from "../report/write_run.ts";
+import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
+
+/** The usage text printed with `--help` and on usage errors. */
+export const USAGE: string = [
+  "usage: svlens svd MODEL [--revision R] [--circuit qk|ov|qk,ov] [--bias VARIANT] [--heads L.H,...]",
+  "                  [--top-k N] [--readout N] [--rotary-offset D] [--raw] [--out DIR] [--json]",
+  "",
+  "  MODEL            a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer)",
+  "  --revision R     Hub revision (branch, tag, commit, e.g. step1000)",
+  "  --circuit        qk (default), ov, or qk,ov for both",
+  "  --bias           QK bias handling: offset (default; ACC++: Ω = W_Q W_Kᵀ, biases as residual",
+  "                   offsets), augmented (SAD 2024: (d+1)×(d+1)), source / destination (ACC",
+  "                   one-sided), none (TransformerLens QK, biases dropped)",
+  "  --heads L.H,...  heads to analyse (default: all)",
+  "  --top-k N        tokens listed per singular vector in the readout (default 10)",
+  "  --readout N      leading singular triplets per head read out against the vocabulary",
+  "                   (default 1; 0 = none)",
+  "  --rotary-offset D  rotary models, QK: SVD of the per-offset Ω_Δ (Δ = query − key position)",
+  "                   instead of the position-independent Ω",
+  "  --raw            no weight processing (default: TransformerLens's: fold LN, centre writing",
+  "                   weights, centre unembed, fold value biases)",
+  "  --out DIR        write DIR/results.json, DIR/arrays.safetensors, DIR/report.html",
+  "  --json           print only a JSON summary on stdout",
+  "",
+  "Singular values are of the UNSCALED bilinear form; softmax logits divide by sqrt(d_head).",
+].join("\n");
+
+const OPTIONS = {
+  revision: { type: "string" },
+  circuit: { type: "string" },
+  bias: { type: "string" },
+  heads: { type: "string" },
+  "top-k": { type: "string" },
+  readout: { type: "string" },
+  "rotary-offset": { type: "string" },
+  raw: { type: "boolean" },
+  offline: { type: "boolean" },
+  out: { type: "string" },
+  json: { type: "boolean" },
+} as const;
+
+function parseCircuits(value: string | undefined): CircuitKind[] {
+  const items = (value ?? "qk").split(",").map((s) => s.trim());
+  const out: CircuitKind[] = [];
+  for (const item of items) {
+    if (item !== "qk" && item !== "ov") {
+      throw new UsageError(`--circuit must be qk, ov or qk,ov; got '${value}'\n${USAGE}`);
+    }
+    if (!out.includes(item)) out.push(item);
+  }
+  return out;
+}
+
+function parseBias(value: string | undefined): QkBias {
+  const bias = (value ?? "offset") as QkBias;
+  if (!QK_BIASES.includes(bias)) {
+    throw new UsageError(`--bias must be one of ${QK_BIASES.join(", ")}; got '${value}'\n${USAGE}`);
+  }
+  return bias;
+}
+
+function parseOffset(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isSafeInteger(n)) {
+    throw new UsageError(
+      `--rotary-offset must be an integer (query − key position), got '${value}'`,
+    );
+  }
+  return n;
+}
+
+/** A token id as readable text (JSON-quoted so spaces and newlines show). */
+function tokenText(tokenizer: Tokenizer | undefined, id: number): string {
+  if (tokenizer === undefined) return `#${id}`;
+  try {
+    return JSON.stringify(tokenizer.tokenToString(id));
+  } catch {
+    return `#${id}`;
+  }
+}
+
+function headLabel(h: { layer: number; head: number }): string {
+  return `${h.layer}.${h.head}`;
+}
+
+/** Figures: per-circuit spectra grid, σ₁ and effective-rank heat maps, readout table. */
+function figures(
+  model: Model,
+  circuit: CircuitKind,
+  svds: HeadSvd[],
+  readouts: TripletReadout[][],
+  tokenizer: Tokenizer | undefined,
+  scaleNote: string,
+): Figure[] {
+  const name = circuit.toUpperCase();
+  const { nLayers, nHeads } = model.config;
+  const out: Figure[] = [];
+  out.push({
+    kind: "grid",
+    title: `${name} singular value spectra (unscaled), one panel per head`,
+    caption: scaleNote,
+    columns: Math.min(nHeads, 12),
+    cells: svds.map((h) => ({
+      kind: "line",
+      title: `${name} ${headLabel(h)}`,
+      xLabel: "k",
+      yLabel: "σ_k",
+      logY: true,
+      series: [{
+        name: "σ",
+        x: h.singularValues.map((_, k) => k + 1),
+        y: h.singularValues,
+      }],
+    })),
+  });
+  const layers = [...new Set(svds.map((h) => h.layer))].sort((a, b) => a - b);
+  const headIdx = [...new Set(svds.map((h) => h.head))].sort((a, b) => a - b);
+  if (layers.length > 1 || headIdx.length > 1) {
+    const grid = (pick: (h: HeadSvd) => number) =>
+      layers.map((l) =>
+        headIdx.map((hh) => {
+          const h = svds.find((x) => x.layer === l && x.head === hh);
+          return h === undefined ? Number.NaN : pick(h);
+        })
+      );
+    const axes = {
+      xLabel: "head",
+      yLabel: "layer",
+      x: headIdx.map(String),
+      y: layers.map(String),
+      diverging: false,
+    };
+    out.push({
+      kind: "heatmap",
+      title: `${name} σ₁ per head (unscaled)`,
+      ...axes,
+      values: grid((h) => h.singularValues[0] ?? 0),
+      caption: `${svds.length} of ${nLayers}×${nHeads} heads; ${scaleNote}`,
+    });
+    out.push({
+      kind: "heatmap",
+      title: `${name} effective rank per head (exp of the entropy of σ/Σσ)`,
+      ...axes,
+      values: grid((h) => h.effectiveRank),
+    });
+  }
+  if (readouts.some((r) => r.length > 0)) {
+    const [uName, vName] = circuit === "qk"
+      ? ["query side (u, W_E)", "key side (v, W_E)"]
+      : ["read side (u, W_E)", "written side (v, W_U)"];
+    const tokens = (entries: { token: number }[]) =>
+      entries.slice(0, 5).map((e) => tokenText(tokenizer, e.token)).join(" ");
+    out.push({
+      kind: "table",
+      title: `${name} vocabulary readout of the leading singular vectors`,
+      columns: ["head", "k", "σ_k", `${uName} +`, `${uName} −`, `${vName} +`, `${vName} −`],
+      rows: svds.flatMap((h, i) =>
+        readouts[i]!.map((r) => [
+          headLabel(h),
+          r.k + 1,
+          r.sigma,
+          tokens(r.u.top),
+          tokens(r.u.bottom),
+          tokens(r.v.top),
+          tokens(r.v.bottom),
+        ])
+      ),
+      caption: "Singular vectors have an arbitrary joint sign, so both ends are listed; " +
+        "canonical sign: the largest-|entry| of u_k is positive.",
+    });
+  }
+  return out;
+}
+
+/** Arrays for arrays.safetensors: U (n×k, f32), S (k, f64), V (m×k, f32) per head. */
+function headArrays(svds: HeadSvd[], arrays: Record<string, ArrayEntry>): void {
+  for (const h of svds) {
+    const { u, s, vt } = h.svd;
+    const key = `${h.circuit}.L${h.layer}H${h.head}`;
+    arrays[`${key}.U`] = { shape: [u.rows, u.cols], data: Float32Array.from(u.data) };
+    arrays[`${key}.S`] = { shape: [s.length], data: Float64Array.from(s) };
+    const v = new Float32Array(vt.cols * vt.rows);
+    for (let k = 0; k < vt.rows; k++) {
+      for (let i = 0; i < vt.cols; i++) v[i * vt.rows + k] = vt.data[k * vt.cols + i]!;
+    }
+    arrays[`${key}.V`] = { shape: [vt.cols, vt.rows], data: v };
+  }
+}
+
+function readoutJson(r: TripletReadout, tokenizer: Tokenizer | undefined) {
+  const side = (x: TripletReadout["u"]) => ({
+    top: x.top.map((e) => ({ ...e, text: tokenizer ? tokenText(tokenizer, e.token) : undefined })),
+    bottom: x.bottom.map((e) => ({
+      ...e,
+      text: tokenizer ? tokenText(tokenizer, e.token) : undefined,
+    })),
+  });
+  return { k: r.k, sigma: r.sigma, u: side(r.u), v: side(r.v) };
+}
 
 /** Runs `svlens svd` with the arguments after the command name; returns the exit status. */
-export function run(_args: string[]): Promise<number> {
-  return Promise.reject(new SvlensError("svlens svd is not implemented yet"));
+export async function run(args: string[]): Promise<number> {
+  const parsed = parseCommandArgs(args, OPTIONS, USAGE);
+  if (parsed === undefined) return 0;
+  const { values, positionals } = parsed;
+  if (positionals.length !== 1) {
+    throw new UsageError(`expected exactly one MODEL, got ${positionals.length}\n${USAGE}`);
+  }
+  const modelId = positionals[0]!;
+  const circuits = parseCircuits(values.circuit);
+  const bias = parseBias(values.bias);
+  const topK = intOption("top-k", values["top-k"], 10);
+  const readoutVectors = intOption("readout", values.readout, 1);
+  const rotaryOffset = parseOffset(values["rotary-offset"]);
+  const requested = headsOption(values.heads);
+  const quiet = values.json === true;
+
+  const started = performance.now();
+  const loaded = await loadModel(modelId, { revision: values.revision, offline: values.offline });
+  const { config } = loaded;
+  const heads = requested ?? allHeads(loaded);
+  for (const [l, h] of heads) {
+    if (l >= config.nLayers || h >= config.nHeads) {
+      throw new UsageError(
+        `--heads ${l}.${h} does not exist: ${modelId} has layers 0..${config.nLayers - 1} and ` +
+          `heads 0..${config.nHeads - 1}`,
+      );
+    }
+  }
+  if (rotaryOffset !== undefined && config.rotaryDim === 0) {
+    throw new UsageError(
+      `--rotary-offset needs a rotary model; ${modelId} (${config.architecture}) has learned ` +
+        `positions, so its QK circuit does not depend on the offset`,
+    );
+  }
+  const tokenizer = loaded.tokenizer ? await loadTokenizer(loaded.tokenizer.dir) : undefined;
+  const loadSeconds = (performance.now() - started) / 1000;
+  const model = processWeights(loaded, values.raw ? NO_PROCESSING : { inPlace: true });
+
+  const scaleNote = `singular values are of the unscaled bilinear form; softmax logits are ` +
+    `divided by attnScale = sqrt(d_head) = ${Math.sqrt(config.dHead)}`;
+  const rotaryNote = config.rotaryDim === 0
+    ? undefined
+    : rotaryOffset === undefined
+    ? `rotary (${config.rotaryDim} of ${config.dHead} dims): QK spectra are of the ` +
+      `position-independent Ω = A Bᵀ; logits equal x̂_dᵀ Ω x̂_s with rotated residuals ` +
+      `x̂ = A⁺ᵀ R_pos Aᵀ y (method.md §4.6)`
+    : `rotary: QK spectra are of the per-offset Ω_Δ = A R_{−Δ} Bᵀ for Δ = ${rotaryOffset}`;
+
+  const all: HeadSvd[] = [];
+  const allReadouts: TripletReadout[][] = [];
+  const figs: Figure[] = [];
+  const arrays: Record<string, ArrayEntry> = {};
+  for (const circuit of circuits) {
+    const bar = progress(`svd ${circuit}`, heads.length, { quiet });
+    const svds = headSvds(model, {
+      circuit,
+      bias,
+      heads,
+      rotaryOffset: circuit === "qk" ? rotaryOffset : undefined,
+      onHead: () => bar.tick(),
+    });
+    bar.done();
+    const readouts = readoutVectors > 0
+      ? readoutHeads(model, svds, { vectors: readoutVectors, topK })
+      : svds.map(() => []);
+    all.push(...svds);
+    allReadouts.push(...readouts);
+    if (values.out !== undefined) {
+      figs.push(...figures(model, circuit, svds, readouts, tokenizer, scaleNote));
+      headArrays(svds, arrays);
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+
+  const processing = values.raw ? { ...NO_PROCESSING } : { ...TL_DEFAULT_PROCESSING };
+  const headJson = all.map((h, i) => ({
+    circuit: h.circuit,
+    layer: h.layer,
+    head: h.head,
+    singularValues: h.singularValues,
+    numericalRank: h.numericalRank,
+    effectiveRank: h.effectiveRank,
+    nearDegenerate: h.nearDegenerate.flatMap((f, k) => (f ? [k] : [])),
+    hasDegeneracy: h.hasDegeneracy,
+    ...(h.offsetsExact === undefined ? {} : { offsetsExact: h.offsetsExact }),
+    readout: allReadouts[i]!.map((r) => readoutJson(r, tokenizer)),
+  }));
+  const parameters = {
+    model: modelId,
+    revision: values.revision ?? null,
+    commit: loaded.commit ?? null,
+    circuits,
+    bias: circuits.includes("qk") ? bias : null,
+    biasNote: circuits.includes("qk") ? QK_BIAS_NOTES[bias] : null,
+    heads: heads.map(([l, h]) => `${l}.${h}`),
+    topK,
+    readoutVectors,
+    rotaryOffset: rotaryOffset ?? null,
+    processing,
+    architecture: config.architecture,
+    dModel: config.dModel,
+    dHead: config.dHead,
+    attnScale: Math.sqrt(config.dHead),
+    scaleNote,
+    rotaryNote: rotaryNote ?? null,
+    svdMethod: "factored: thin QR of both factors + SVD of the d_head×d_head core " +
+      "(LowRankProduct.svd, float64); no dense d_model×d_model SVD",
+    degeneracyRule: "nearDegenerate: |σ_k − σ_{k±1}| ≤ 1e-6·σ₁",
+  };
+  const summary = {
+    heads: all.length,
+    circuits,
+    loadSeconds,
+    seconds,
+    maxSigma1: Math.max(...all.map((h) => h.singularValues[0] ?? 0)),
+    meanEffectiveRank: all.reduce((a, h) => a + h.effectiveRank, 0) / Math.max(1, all.length),
+    headsWithDegeneracy: all.filter((h) => h.hasDegeneracy).length,
+  };
+
+  if (values.out !== undefined) {
+    const results: RunResults = {
+      command: "svd",
+      title: `${circuits.map((c) => c.toUpperCase()).join(" + ")} circuit SVDs of ${modelId}`,
+      parameters,
+      summary,
+      figures: figs,
+      heads: headJson,
+    };
+    await writeRun(values.out, results, arrays);
+  }
+
+  if (values.json) {
+    console.log(JSON.stringify({ ...parameters, summary, heads: headJson }));
+    return 0;
+  }
+  const rows = all.map((h, i) => {
+    const s = h.singularValues;
+    const r = allReadouts[i]![0];
+    return [
+      h.circuit,
+      headLabel(h),
+      s[0] ?? 0,
+      s[1] ?? 0,
+      (s[1] ?? 0) > 0 ? s[0]! / s[1]! : Infinity,
+      h.effectiveRank,
+      h.numericalRank,
+      h.hasDegeneracy ? "yes" : "",
+      r ? r.u.top.slice(0, 3).map((e) => tokenText(tokenizer, e.token)).join(" ") : "",
+    ];
+  });
+  console.log(
+    formatTable(
+      ["circuit", "head", "σ1", "σ2", "σ1/σ2", "eff. rank", "rank", "degenerate", "u1 top tokens"],
+      rows,
+    ),
+  );
+  console.log(
+    `${all.length} head SVDs in ${seconds.toFixed(2)} s` +
+      (circuits.includes("qk") ? `; QK bias: ${bias}` : "") +
+      `; processing: ${values.raw ? "none" : "TransformerLens default"}; ${scaleNote}` +
+      (values.out !== undefined
+        ? `\nwrote ${values.out}/results.json, arrays.safetensors, report.html`
+        : ""),
+  );
+  return 0;
 }
