@@ -42,3 +42,15 @@ export {
   plantedPrompts,
 } from "./planted.ts";
 export { defaultHeadTypes, type IoiSadOptions, type IoiSadResult, sadOnIoi } from "./ioi_sad.ts";
+export {
+  checkRecord,
+  parseRevisions,
+  parseShard,
+  PYTHIA_130_REVISIONS,
+  PYTHIA_ALL_REVISIONS,
+  type RevisionRecord,
+  shardRevisions,
+  stepOf,
+  type SweepCurve,
+  sweepCurves,
+} from "./sweep.ts";

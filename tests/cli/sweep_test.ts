@@ -1,0 +1,124 @@
+import { assertEquals, assertOk } from "../_assert.ts";
+import { ROOT, runCli } from "../_helpers.ts";
+import { assertValidResults } from "../report/_schema.ts";
+import { writeGpt2Dir } from "./_gpt2_dir.ts";
+
+// Documented permissions of `svlens sweep` on local checkpoint directories (README):
+// --allow-read=MODEL,OUT --allow-write=OUT (+ --unstable-raw-imports for the onnx backend).
+
+const REVS = ["step0", "step10", "step20", "step30"];
+
+async function checkpoints(root: string): Promise<void> {
+  for (const [i, rev] of REVS.entries()) {
+    await writeGpt2Dir(`${root}/${rev}`, { nLayer: 1, nHead: 2, nEmbd: 16, seed: 100 + i });
+  }
+}
+
+function sweepArgs(model: string, out: string, extra: string[] = []): string[] {
+  return [
+    "sweep",
+    model,
+    "--revisions",
+    REVS.join(","),
+    "--n",
+    "12",
+    "--backend",
+    "reference",
+    "--out",
+    out,
+    "--json",
+    ...extra,
+  ];
+}
+
+const perms = (model: string, ...outs: string[]) => [
+  `--allow-read=${[model, ...outs].join(",")}`,
+  `--allow-write=${outs.join(",")}`,
+];
+
+/** results.json without what legitimately differs between runs (timestamps). */
+async function comparable(dir: string): Promise<unknown> {
+  const r = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
+  assertValidResults(r);
+  delete r.createdAt;
+  return r;
+}
+
+Deno.test("svlens sweep: resumable after a kill; two shards merged equal one unsharded run", async (t) => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    const model = `${tmp}/ckpt`;
+    await checkpoints(model);
+    const clean = `${tmp}/clean`;
+    const full = await runCli(sweepArgs(model, clean), perms(model, clean));
+    assertEquals(full.code, 0, full.stderr);
+    assertEquals(JSON.parse(full.stdout).done, REVS.length);
+    assertEquals(JSON.parse(full.stdout).curves[0].x, [0, 10, 20, 30]);
+
+    await t.step("killed midway, resumed, equals the uninterrupted run", async () => {
+      const resumed = `${tmp}/resumed`;
+      const child = new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--quiet",
+          ...perms(model, resumed),
+          new URL("cli.ts", ROOT).pathname,
+          ...sweepArgs(model, resumed),
+        ],
+        stdout: "null",
+        stderr: "null",
+      }).spawn();
+      let first = false;
+      for (let i = 0; i < 6000 && !first; i++) {
+        try {
+          first = (await Deno.stat(`${resumed}/revisions/step0.json`)).isFile;
+        } catch { /* not yet */ }
+        if (!first) await new Promise((r) => setTimeout(r, 5));
+      }
+      child.kill("SIGKILL");
+      const status = await child.status;
+      assertOk(first, "the sweep wrote its first record");
+      assertOk(!status.success, "the sweep was killed before finishing");
+      const doneBefore = [...Deno.readDirSync(`${resumed}/revisions`)]
+        .filter((e) => e.name.endsWith(".json")).length;
+      assertOk(
+        doneBefore >= 1 && doneBefore < REVS.length,
+        `${doneBefore} records before the kill`,
+      );
+      let hasReport = true;
+      try {
+        await Deno.stat(`${resumed}/results.json`);
+      } catch {
+        hasReport = false;
+      }
+      assertOk(!hasReport, "no report before every revision is done");
+      const again = await runCli(sweepArgs(model, resumed), perms(model, resumed));
+      assertEquals(again.code, 0, again.stderr);
+      assertEquals(JSON.parse(again.stdout).done, REVS.length);
+      assertEquals(await comparable(resumed), await comparable(clean));
+    });
+
+    await t.step("two shards merged equal the unsharded run", async () => {
+      const a = `${tmp}/a`, b = `${tmp}/b`, merged = `${tmp}/merged`;
+      const ra = await runCli(sweepArgs(model, a, ["--shard", "0/2"]), perms(model, a));
+      assertEquals(ra.code, 0, ra.stderr);
+      assertEquals(JSON.parse(ra.stdout).pending, ["step10", "step30"]);
+      const rb = await runCli(sweepArgs(model, b, ["--shard", "1/2"]), perms(model, b));
+      assertEquals(rb.code, 0, rb.stderr);
+      const m = await runCli(
+        sweepArgs(model, merged, ["--merge", "--from", `${a},${b}`]),
+        [`--allow-read=${a},${b},${merged}`, `--allow-write=${merged}`],
+      );
+      assertEquals(m.code, 0, m.stderr);
+      assertEquals(await comparable(merged), await comparable(clean));
+    });
+
+    await t.step("other parameters into the same OUT are refused", async () => {
+      const clash = await runCli(sweepArgs(model, clean, ["--seed", "9"]), perms(model, clean));
+      assertEquals(clash.code, 1);
+      assertOk(/different sweep parameters/.test(clash.stderr), clash.stderr);
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
