@@ -35,10 +35,20 @@ export type GraphInput =
   | "rotary_sin"
   | "logit_index";
 
+/** A weight stored outside the `ModelProto` (ONNX external data), viewed without copying. */
+export interface ExternalFile {
+  /** The `location` the graph's initializer names. */
+  path: string;
+  /** The weight's bytes (a view of the model's own array). */
+  data: Uint8Array;
+}
+
 /** A serialised ONNX model and the inputs it declares. */
 export interface BuiltGraph {
   /** `ModelProto` bytes, ready for `InferenceSession.create`. */
   bytes: Uint8Array;
+  /** Large weights as external data (pass as the session's `externalData`); empty if inline. */
+  externalData: ExternalFile[];
   /** Inputs the graph declares (each must be fed). */
   inputs: GraphInput[];
   /** Graph outputs: the requested hook names. */
@@ -49,19 +59,34 @@ type Attr = number | number[] | { f: number };
 
 /** Accumulates nodes and initializers; names intermediate values `_1`, `_2`, ... */
 class GraphBuilder {
-  readonly nodes: onnx.INodeProto[] = [];
-  readonly initializers: onnx.ITensorProto[] = [];
+  nodes: onnx.INodeProto[] = [];
+  initializers: onnx.ITensorProto[] = [];
+  external: ExternalFile[] = [];
   #next = 0;
   #consts = new Map<string, string>();
+  /** Whether weights of 4 KiB or more become external data instead of inline `rawData`. */
+  constructor(readonly useExternal: boolean) {}
 
-  /** A float initializer (the bytes are viewed, not copied, until serialisation). */
+  /** A float initializer (its bytes are viewed, never copied, on the JS side). */
   weight(name: string, dims: number[], data: Float32Array): string {
-    this.initializers.push({
-      name,
-      dims,
-      dataType: FLOAT,
-      rawData: new Uint8Array(data.buffer, data.byteOffset, data.byteLength),
-    });
+    const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    if (this.useExternal && bytes.length >= 4096) {
+      const path = `w${this.external.length}.bin`;
+      this.external.push({ path, data: bytes });
+      this.initializers.push({
+        name,
+        dims,
+        dataType: FLOAT,
+        dataLocation: P.TensorProto.DataLocation.EXTERNAL,
+        externalData: [
+          { key: "location", value: path },
+          { key: "offset", value: "0" },
+          { key: "length", value: String(bytes.length) },
+        ],
+      });
+    } else {
+      this.initializers.push({ name, dims, dataType: FLOAT, rawData: bytes });
+    }
     return name;
   }
 
@@ -107,16 +132,28 @@ class GraphBuilder {
     return output;
   }
 
-  /** A node with several outputs, all named fresh. */
-  opN(opType: string, input: string[], n: number, attrs: Record<string, Attr> = {}): string[] {
-    const outputs = Array.from({ length: n }, () => `_${++this.#next}`);
-    const attribute: onnx.IAttributeProto[] = Object.entries(attrs).map(([name, v]) => ({
-      name,
-      type: P.AttributeProto.AttributeType.INT,
-      i: v as number,
-    }));
-    this.nodes.push({ opType, input, output: outputs, attribute, name: `${opType}${outputs[0]}` });
-    return outputs;
+  /**
+   * Drops every node, initializer and external file that `outputs` do not depend on (e.g. the
+   * last layer's MLP when only its pattern is requested); returns the names still read.
+   */
+  prune(outputs: readonly string[]): Set<string> {
+    const needed = new Set(outputs);
+    const kept: onnx.INodeProto[] = [];
+    for (let i = this.nodes.length - 1; i >= 0; i--) {
+      const node = this.nodes[i]!;
+      if (!node.output!.some((o) => needed.has(o))) continue;
+      kept.push(node);
+      for (const input of node.input!) needed.add(input);
+    }
+    this.nodes = kept.reverse();
+    this.initializers = this.initializers.filter((t) => needed.has(t.name!));
+    const locations = new Set(
+      this.initializers.flatMap((t) =>
+        (t.externalData ?? []).filter((e) => e.key === "location").map((e) => e.value)
+      ),
+    );
+    this.external = this.external.filter((f) => locations.has(f.path));
+    return needed;
   }
 }
 
@@ -135,6 +172,12 @@ function headsToColumns(w: Float32Array, H: number, A: number, B: number): Float
 export interface BuildOptions {
   /** Hook names that become graph outputs (validated by the caller). */
   hooks: ReadonlySet<string>;
+  /**
+   * Keep large weights out of the `ModelProto` as external data (default true): the session then
+   * copies each weight once from the model's arrays, instead of holding a serialised copy and
+   * parsing it (about half the peak memory for GPT-2-small).
+   */
+  externalData?: boolean;
 }
 
 /**
@@ -144,7 +187,7 @@ export interface BuildOptions {
 export function buildGraph(model: Model, options: BuildOptions): BuiltGraph {
   const cfg = model.config;
   const W = new WeightReader(model);
-  const g = new GraphBuilder();
+  const g = new GraphBuilder(options.externalData ?? true);
   const { dModel: C, nHeads: H, dHead: D, dMlp: M, dVocab: V } = cfg;
   const R = cfg.rotaryDim;
   const hooks = options.hooks;
@@ -338,8 +381,9 @@ export function buildGraph(model: Model, options: BuildOptions): BuiltGraph {
     rotary_sin: io("rotary_sin", FLOAT, dims("pos", 1, R / 2)),
     logit_index: io("logit_index", INT64, dims("batch", "n_logit", 1)),
   };
-  const inputList = [...inputs];
   const outputs = [...hooks];
+  const read = g.prune(outputs);
+  const inputList = [...inputs].filter((n) => read.has(n));
   const graph: onnx.IGraphProto = {
     name: `svlens_${cfg.architecture}`,
     node: g.nodes,
@@ -353,5 +397,10 @@ export function buildGraph(model: Model, options: BuildOptions): BuiltGraph {
     opsetImport: [{ domain: "", version: 17 }],
     graph,
   });
-  return { bytes: P.ModelProto.encode(modelProto).finish(), inputs: inputList, outputs };
+  return {
+    bytes: P.ModelProto.encode(modelProto).finish(),
+    externalData: g.external,
+    inputs: inputList,
+    outputs,
+  };
 }

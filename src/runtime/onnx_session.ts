@@ -83,9 +83,11 @@ async function sessionFor(model: Model, hooks: ReadonlySet<string>): Promise<Cac
       const session = await ort.InferenceSession.create(graph.bytes, {
         executionProviders: ["wasm"],
         graphOptimizationLevel: "all",
+        externalData: graph.externalData,
       });
-      // The serialised model is not needed once the session holds its own copy.
-      return { graph: { ...graph, bytes: new Uint8Array(0) }, session };
+      // Neither the serialised model nor the weight views are needed once the session holds
+      // its own copies.
+      return { graph: { ...graph, bytes: new Uint8Array(0), externalData: [] }, session };
     })();
     perModel.set(key, cached);
     cached.catch(() => perModel.delete(key));

@@ -13,6 +13,7 @@ import {
   runWithCache,
 } from "../../src/runtime/mod.ts";
 import { cachedSessionCount, ortWasmPath } from "../../src/runtime/onnx_session.ts";
+import { buildGraph } from "../../src/runtime/onnx_graph.ts";
 import type { Model, ModelConfig } from "../../src/model/types.ts";
 import { runDeno } from "../_helpers.ts";
 import { assertEquals, assertMatch } from "../_assert.ts";
@@ -149,4 +150,25 @@ Deno.test({
       /--unstable-raw-imports .*--allow-read=\S+ort-wasm-simd-threaded\.wasm/,
     );
   },
+});
+
+Deno.test("graph builder: only what the requested hooks depend on is kept (inputs, weights)", () => {
+  const gpt2 = randomModel(gpt2Config({ dModel: 64, nHeads: 4, dHead: 16, dMlp: 256 }), {
+    seed: 1,
+  });
+  const g = buildGraph(gpt2, { hooks: new Set(["blocks.0.attn.hook_pattern"]) });
+  // W_E, W_pos, W_Q, W_K (≥ 4 KiB each) go external; W_V, W_O, the MLP and layer 1 are pruned.
+  assertEquals(g.externalData.length, 4);
+  assertEquals(g.inputs.sort(), ["attn_mask", "input_ids", "position_ids"]);
+  const neox = randomModel(neoxConfig(), { seed: 1 });
+  assertEquals(buildGraph(neox, { hooks: new Set(["hook_embed"]) }).inputs, ["input_ids"]);
+  const inline = buildGraph(neox, { hooks: new Set(["logits"]), externalData: false });
+  assertEquals(inline.externalData.length, 0);
+  assertEquals(inline.inputs.sort(), [
+    "attn_mask",
+    "input_ids",
+    "logit_index",
+    "rotary_cos",
+    "rotary_sin",
+  ]);
 });

@@ -1,0 +1,166 @@
+/**
+ * Forward-pass benchmark: a GPT-2-small-shaped model (random weights, real shapes: 12 layers,
+ * 12 heads, d_model 768, d_mlp 3072, vocab 50257), 128 IOI-length prompts (14–18 tokens), capturing
+ * `blocks.*.ln1.hook_normalized` and `blocks.*.attn.hook_pattern` for every layer.
+ * Prints onnxruntime-web (2 threads) and the pure-TS reference side by side with the ratio, the
+ * agreement between them, and peak RSS. Targets (issue 5): ONNX < 10 s, peak RSS < 2 GB.
+ *
+ * Run: `deno run --unstable-raw-imports --allow-read=/proc/self --allow-sys=loadavg bench/forward.ts
+ * [--prompts 128] [--reference-prompts 8] [--threads 2] [--seed 1]`
+ * (the reference runs on a subset, `--reference-prompts`, and is reported per token).
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { gpt2Config, randomModel, runWithCache } from "../src/runtime/mod.ts";
+import { initOrt } from "../src/runtime/onnx_session.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    prompts: { type: "string", default: "128" },
+    "reference-prompts": { type: "string", default: "8" },
+    threads: { type: "string", default: "2" },
+    seed: { type: "string", default: "1" },
+  },
+});
+const nPrompts = Number(values.prompts);
+const nRef = Number(values["reference-prompts"]);
+const seed = Number(values.seed);
+
+let peakSeen = 0;
+/** Peak resident set size in MB: the kernel's VmHWM when readable, else the largest RSS sampled. */
+function peakRssMb(): number {
+  peakSeen = Math.max(peakSeen, Deno.memoryUsage().rss / 2 ** 20);
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
+    if (m) peakSeen = Math.max(peakSeen, Number(m[1]) / 1024);
+  } catch {
+    // no --allow-read=/proc/self/status: sampled RSS only
+  }
+  return peakSeen;
+}
+
+/** Process CPU seconds (user + system) from /proc/self/stat, or NaN when not readable. */
+function cpuSeconds(): number {
+  try {
+    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
+  } catch {
+    return NaN;
+  }
+}
+
+// Prompts: seeded lengths 14..18 and token ids (mulberry32).
+let state = seed >>> 0;
+const uniform = (): number => {
+  let t = (state = (state + 0x6d2b79f5) >>> 0);
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const config = gpt2Config({
+  nLayers: 12,
+  nHeads: 12,
+  dModel: 768,
+  dHead: 64,
+  dMlp: 3072,
+  dVocab: 50257,
+  nCtx: 1024,
+});
+const prompts = Array.from(
+  { length: nPrompts },
+  () => Array.from({ length: 14 + Math.floor(uniform() * 5) }, () => Math.floor(uniform() * 50257)),
+);
+const nTokens = prompts.reduce((a, p) => a + p.length, 0);
+const names = ["blocks.*.ln1.hook_normalized", "blocks.*.attn.hook_pattern"];
+
+let t0 = performance.now();
+const model = randomModel(config, { seed });
+model.weights.delete("unembed.W_U"); // logits are not captured: the unembedding is never read
+model.weights.delete("unembed.b_U");
+const tModel = performance.now() - t0;
+console.error(
+  `model generated in ${(tModel / 1000).toFixed(1)} s, RSS ${peakRssMb().toFixed(0)} MB`,
+);
+
+await initOrt(Number(values.threads));
+t0 = performance.now();
+await runWithCache(model, [[1, 2]], { names, backend: "onnx" }); // builds + caches the session
+const tSession = performance.now() - t0;
+const rssSession = peakRssMb();
+t0 = performance.now();
+let cpu0 = cpuSeconds();
+const onnx = await runWithCache(model, prompts, { names, backend: "onnx" });
+const tOnnx = performance.now() - t0;
+const cpuOnnx = cpuSeconds() - cpu0;
+const rssOnnx = peakRssMb();
+
+const refPrompts = prompts.slice(0, nRef);
+const refTokens = refPrompts.reduce((a, p) => a + p.length, 0);
+t0 = performance.now();
+cpu0 = cpuSeconds();
+const ref = await runWithCache(model, refPrompts, { names, backend: "reference" });
+const tRef = performance.now() - t0;
+const cpuRef = cpuSeconds() - cpu0;
+
+// Agreement on the shared prompts (padding differs, so compare each prompt's real block).
+let maxDiff = 0;
+const T = onnx.get("blocks.0.attn.hook_pattern")!.shape[2]!;
+const Tr = ref.get("blocks.0.attn.hook_pattern")!.shape[2]!;
+for (let l = 0; l < config.nLayers; l++) {
+  const a = onnx.get(`blocks.${l}.attn.hook_pattern`)!.data;
+  const b = ref.get(`blocks.${l}.attn.hook_pattern`)!.data;
+  refPrompts.forEach((p, i) => {
+    for (let h = 0; h < config.nHeads; h++) {
+      for (let q = 0; q < p.length; q++) {
+        for (let k = 0; k <= q; k++) {
+          const x = a[((i * config.nHeads + h) * T + q) * T + k]!;
+          const y = b[((i * config.nHeads + h) * Tr + q) * Tr + k]!;
+          maxDiff = Math.max(maxDiff, Math.abs(x - y));
+        }
+      }
+    }
+  });
+}
+
+const onnxTps = nTokens / (tOnnx / 1000);
+const refTps = refTokens / (tRef / 1000);
+const row = (name: string, cells: string[]): string =>
+  [name.padEnd(34), ...cells.map((c) => c.padStart(14))].join("");
+console.log(
+  `GPT-2-small shape, ${nPrompts} prompts, ${nTokens} tokens, capture ln1.hook_normalized + hook_pattern (all 12 layers)`,
+);
+console.log(row("", ["onnxruntime-web", "reference TS", "ratio"]));
+console.log(row("prompts run", [`${nPrompts}`, `${nRef}`, ""]));
+console.log(row("session build (s, once)", [(tSession / 1000).toFixed(2), "-", ""]));
+console.log(
+  row("forward wall time (s)", [(tOnnx / 1000).toFixed(2), (tRef / 1000).toFixed(2), ""]),
+);
+console.log(row("forward CPU time (s)", [cpuOnnx.toFixed(2), cpuRef.toFixed(2), ""]));
+console.log(
+  row("tokens/s", [onnxTps.toFixed(0), refTps.toFixed(0), `${(onnxTps / refTps).toFixed(1)}×`]),
+);
+console.log(
+  row("128 prompts, projected (s)", [(tOnnx / 1000).toFixed(2), (nTokens / refTps).toFixed(1), ""]),
+);
+console.log(
+  `load average ${Deno.loadavg().map((x) => x.toFixed(1)).join(" ")} on ` +
+    `${navigator.hardwareConcurrency} cores (CPU time / threads ≈ uncontended wall time)`,
+);
+console.log(
+  `threads ${values.threads}; model generation ${(tModel / 1000).toFixed(1)} s (not counted)`,
+);
+console.log(
+  `peak RSS: ${rssSession.toFixed(0)} MB after session build, ${
+    rssOnnx.toFixed(0)
+  } MB after the ONNX run, ${peakRssMb().toFixed(0)} MB at the end`,
+);
+console.log(
+  `max |pattern(onnx) − pattern(reference)| on the shared prompts: ${maxDiff.toExponential(2)}`,
+);
+console.log(
+  `targets: ONNX forward < 10 s: ${tOnnx < 10_000 ? "met" : "MISSED"}; peak RSS < 2048 MB: ${
+    peakRssMb() < 2048 ? "met" : "MISSED"
+  }`,
+);
+Deno.exit(0);
