@@ -7,10 +7,11 @@
  * (sharded), `pytorch_model.bin`, `pytorch_model.bin.index.json` (sharded; restricted unpickler).
  * @module
  */
-import { HubError, ModelFormatError } from "../errors.ts";
+import { ModelFormatError } from "../errors.ts";
 import { readConfig } from "./config.ts";
 import { convertHfWeights, type StateDict, stateDictFromMap } from "./hf_weights.ts";
 import { readTorchBin, type TorchTensor } from "./torch_bin.ts";
+import { type HubOptions, snapshotDownload } from "./hub.ts";
 import { openSafetensors, type TensorSource } from "./safetensors_file.ts";
 import type { Model } from "./types.ts";
 
@@ -52,9 +53,7 @@ export interface LoadedModel extends Model {
 }
 
 /** Options for {@linkcode loadModel}. */
-export interface LoadOptions {
-  /** Use only the local cache. */
-  offline?: boolean;
+export interface LoadOptions extends HubOptions {
   /** Branch, tag or commit on the Hub (default `main`); ignored for local directories. */
   revision?: string;
 }
@@ -69,11 +68,15 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Whether `path` is a local directory; a repo-id-like path we may not read counts as "no". */
 async function isDirectory(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
+    const denied = error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied;
+    if (denied && /^[\w.-]+(\/[\w.-]+)?$/.test(path) && !path.startsWith(".")) return false;
     throw error;
   }
 }
@@ -179,7 +182,18 @@ export async function loadModelFromDir(dir: string): Promise<LoadedModel> {
  * variables, HOME) and, only when files must be downloaded, `--allow-write` on the cache and
  * `--allow-net` to the endpoint.
  */
-export async function loadModel(idOrDir: string, _options: LoadOptions = {}): Promise<LoadedModel> {
+export async function loadModel(idOrDir: string, options: LoadOptions = {}): Promise<LoadedModel> {
   if (await isDirectory(idOrDir)) return await loadModelFromDir(idOrDir.replace(/\/+$/, "") || "/");
-  throw new HubError(`${idOrDir}: not a local directory (Hub loading is not wired in yet)`);
+  const snap = await snapshotDownload(idOrDir, {
+    ...options,
+    revision: options.revision ?? "main",
+    patterns: {
+      required: ["config.json"],
+      oneOf: [...WEIGHT_FILES],
+      optional: [...TOKENIZER_FILES],
+    },
+  });
+  const model = await loadModelFromDir(snap.dir);
+  model.commit = snap.commit;
+  return model;
 }
