@@ -36,15 +36,18 @@ export function r2(v: number): string {
   return String(Math.round(v * 100) / 100);
 }
 
-/** "Nice" linear ticks covering [lo, hi] (about `count` of them). */
+/** "Nice" linear ticks (about `count` of them) whose first and last enclose [lo, hi]. */
 export function linearTicks(lo: number, hi: number, count = 5): number[] {
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / count;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? 10 * mag;
+  const first = Math.floor(lo / step + 1e-9);
+  const last = Math.ceil(hi / step - 1e-9);
   const ticks: number[] = [];
-  for (let t = Math.ceil(lo / step - 1e-9) * step; t <= hi + step * 1e-9; t += step) {
-    ticks.push(Math.abs(t) < step * 1e-9 ? 0 : Number(t.toPrecision(12)));
+  for (let k = first; k <= last; k++) {
+    const t = k * step;
+    ticks.push(k === 0 ? 0 : Number(t.toPrecision(12)));
   }
   return ticks;
 }

@@ -34,21 +34,35 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 th { background: #f2f2f2; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
   font-size: 0.8rem; }
-pre { white-space: pre-wrap; word-break: break-word; margin: 0; }
+dl.kv { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1fr)); gap: 4px 16px;
+  margin: 0; font-size: 0.85rem; }
+.kv-item { display: flex; justify-content: space-between; gap: 12px; padding: 2px 6px;
+  border-bottom: 1px solid #e6e6e6; }
+.kv-item.wide { grid-column: 1 / -1; justify-content: flex-start; }
+.kv-item dt { font-weight: 600; min-width: 0; overflow-wrap: anywhere; } .kv-item dd { margin: 0; text-align: right;
+  font-variant-numeric: tabular-nums; white-space: nowrap; }
+.kv-item.wide dd { text-align: left; white-space: normal; word-break: break-word; }
 `;
 
-function valueCell(v: unknown): string {
-  if (typeof v === "number") return `<td class="num">${esc(fmt(v))}</td>`;
-  if (typeof v === "string") return `<td>${esc(v)}</td>`;
+function valueHtml(v: unknown): { html: string; wide: boolean } {
+  if (typeof v === "number") return { html: esc(fmt(v)), wide: false };
+  if (typeof v === "string") return { html: esc(v), wide: v.length > 40 };
   const json = JSON.stringify(v);
   const text = json === undefined ? String(v) : json;
-  return `<td><pre>${esc(text.length > 600 ? `${text.slice(0, 600)}…` : text)}</pre></td>`;
+  return {
+    html: `<code>${esc(text.length > 600 ? `${text.slice(0, 600)}…` : text)}</code>`,
+    wide: text.length > 40,
+  };
 }
 
-function keyValueTable(obj: Record<string, unknown>, cls: string): string {
-  const rows = Object.entries(obj).map(([k, v]) => `<tr><th>${esc(k)}</th>${valueCell(v)}</tr>`);
-  if (rows.length === 0) return `<p class="meta">(none)</p>`;
-  return `<table class="${cls}"><tbody>\n${rows.join("\n")}\n</tbody></table>`;
+/** Key/value pairs as a compact responsive grid (long values take a whole row). */
+function keyValueGrid(obj: Record<string, unknown>, cls: string): string {
+  const items = Object.entries(obj).map(([k, v]) => {
+    const { html, wide } = valueHtml(v);
+    return `<div class="kv-item${wide ? " wide" : ""}"><dt>${esc(k)}</dt><dd>${html}</dd></div>`;
+  });
+  if (items.length === 0) return `<p class="meta">(none)</p>`;
+  return `<dl class="kv ${cls}">\n${items.join("\n")}\n</dl>`;
 }
 
 /** Renders the whole report page for stored results. */
@@ -63,7 +77,7 @@ export function renderReport(results: StoredResults): string {
   });
   const arrays = results.arrays
     ? `<h2>Arrays (arrays.safetensors)</h2>\n${
-      keyValueTable(
+      keyValueGrid(
         Object.fromEntries(
           Object.entries(results.arrays).map(([k, v]) => [k, `${v.dtype} [${v.shape.join(", ")}]`]),
         ),
@@ -89,11 +103,11 @@ export function renderReport(results: StoredResults): string {
     esc(results.command)
   }</code>${seed} · ${esc(results.createdAt)} · results schema v${results.schemaVersion}</p>
 <h2>Summary</h2>
-${keyValueTable(results.summary, "summary")}
+${keyValueGrid(results.summary, "summary")}
 <h2>Figures</h2>
 ${figures.length > 0 ? figures.join("\n") : `<p class="meta">(no figures)</p>`}
 <h2>Parameters</h2>
-${keyValueTable(results.parameters, "parameters")}
+${keyValueGrid(results.parameters, "parameters")}
 ${arrays}
 <p class="meta">Numbers: results.json (schema: schema/results.schema.json); arrays:
 arrays.safetensors (Python: <code>safetensors.numpy.load_file</code>).</p>

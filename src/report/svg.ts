@@ -257,7 +257,7 @@ function makeAxis(lo: number, hi: number, log: boolean, p0: number, p1: number):
     ? [10 ** Math.floor(Math.log10(pa)), 10 ** Math.ceil(Math.log10(pb))]
     : [pa, pb];
   const ticks = log ? logTicks(a, b) : linearTicks(a, b, 5);
-  const [l, h] = log ? [a, b] : [Math.min(a, ticks[0] ?? a), Math.max(b, ticks.at(-1) ?? b)];
+  const [l, h] = log ? [a, b] : [ticks[0] ?? a, ticks.at(-1) ?? b];
   const t = (v: number) => log ? Math.log10(v) : v;
   const tl = t(l);
   const th = t(h);
@@ -335,8 +335,8 @@ export function renderLine(f: LineFigure, options: RenderOptions = {}): string {
   const legendW = small || series.length <= 1
     ? 0
     : Math.min(180, Math.max(...series.map((s) => textWidth(s.name))) + 30);
-  const width = small ? 300 : 640;
-  const height = small ? 210 : 380;
+  const width = small ? 300 : 720;
+  const height = small ? 210 : 400;
   const box = {
     left: 62,
     top: small ? 24 : 30,
@@ -386,8 +386,8 @@ export function renderBar(f: BarFigure, options: RenderOptions = {}): string {
     ? 0
     : Math.min(180, Math.max(...f.series.map((s) => textWidth(s.name))) + 30);
   const catLabW = Math.min(90, Math.max(...f.categories.map(textWidth), 10) * 0.82);
-  const width = small ? 300 : 640;
-  const height = (small ? 200 : 370) + catLabW;
+  const width = small ? 300 : 720;
+  const height = (small ? 200 : 380) + catLabW;
   const box = {
     left: 62,
     top: small ? 24 : 30,

@@ -29,7 +29,8 @@ Deno.test("palettes: diverging is white at 0 and blue/red at the ends; viridis e
 
 Deno.test("ticks: nice linear steps and decades", () => {
   assertEquals(linearTicks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
-  assertEquals(linearTicks(-3, 7, 5), [-2, 0, 2, 4, 6]);
+  assertEquals(linearTicks(-3, 7, 5), [-4, -2, 0, 2, 4, 6, 8]);
+  assertEquals(linearTicks(0.07, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
   assertEquals(logTicks(0.001, 10), [0.001, 0.01, 0.1, 1, 10]);
 });
 
