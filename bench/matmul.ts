@@ -5,9 +5,11 @@
  *
  * Run: `deno run --allow-run=python3 --allow-sys=loadavg bench/matmul.ts [--reps 15] [--quick]`
  * (without python3 or `--allow-run` it prints svlens's figures alone). The machine is shared, so
- * medians of `--reps` runs are reported next to the load average; compare ratios, not absolutes.
+ * the median and best of `--reps` runs are reported next to the load average, plus the process
+ * CPU time per call (all threads), which for 1-thread runs approximates the uncontended time.
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { closeMatmulThreads, matmulF32, matmulThreadsActive } from "../src/linalg/matmul_f32.ts";
 import { matmulF64 } from "../src/linalg/matmul_f64.ts";
@@ -47,7 +49,14 @@ function uniform(length: number, seed: number): Float64Array {
   });
 }
 
-function timeSvlens(c: Case): { median: number; best: number; threadsUsed: number } {
+interface Timing {
+  median: number;
+  best: number;
+  /** Process CPU time per call (all threads); ≈ wall time of an uncontended 1-thread run. */
+  cpu: number;
+}
+
+function timeSvlens(c: Case): Timing & { threadsUsed: number } {
   const a64 = uniform(c.m * c.k, 1);
   const b64 = uniform(c.k * c.n, 2);
   const run = c.dtype === "float32"
@@ -63,20 +72,27 @@ function timeSvlens(c: Case): { median: number; best: number; threadsUsed: numbe
   run();
   run();
   const times: number[] = [];
+  const cpu0 = process.cpuUsage();
   for (let r = 0; r < reps; r++) {
     const t0 = performance.now();
     run();
     times.push(performance.now() - t0);
   }
+  const cpu = process.cpuUsage(cpu0);
   times.sort((x, y) => x - y);
   const threadsUsed = c.threads === 1 ? 1 : matmulThreadsActive().threads;
-  return { median: times[reps >> 1]!, best: times[0]!, threadsUsed };
+  return {
+    median: times[reps >> 1]!,
+    best: times[0]!,
+    cpu: (cpu.user + cpu.system) / 1000 / reps,
+    threadsUsed,
+  };
 }
 
 async function timeNumpy(
   list: Case[],
   threads: number,
-): Promise<{ median_ms: number; best_ms: number }[] | undefined> {
+): Promise<Timing[] | undefined> {
   try {
     const script = new URL("./matmul_numpy.py", import.meta.url).pathname;
     const json = JSON.stringify(list.map(({ m, k, n, dtype }) => ({ m, k, n, dtype })));
@@ -90,7 +106,10 @@ async function timeNumpy(
       console.error(`numpy anchor failed: ${new TextDecoder().decode(out.stderr).trim()}`);
       return undefined;
     }
-    return JSON.parse(new TextDecoder().decode(out.stdout));
+    const rows: { median_ms: number; best_ms: number; cpu_ms: number }[] = JSON.parse(
+      new TextDecoder().decode(out.stdout),
+    );
+    return rows.map((r) => ({ median: r.median_ms, best: r.best_ms, cpu: r.cpu_ms }));
   } catch (error) {
     console.error(`numpy anchor unavailable (${(error as Error).message}); svlens figures only`);
     return undefined;
@@ -121,10 +140,12 @@ for (const threads of [1, 2] as const) {
       c.dtype === "float32" ? "f32" : "f64",
       `${threads}${o.threadsUsed !== threads ? ` (ran on ${o.threadsUsed})` : ""}`,
       `${o.median.toFixed(2)} [${o.best.toFixed(2)}]`,
-      gflops(c, o.median).toFixed(1),
-      p ? `${p.median_ms.toFixed(2)} [${p.best_ms.toFixed(2)}]` : "—",
-      p ? gflops(c, p.median_ms).toFixed(1) : "—",
-      p ? (o.median / p.median_ms).toFixed(2) + "×" : "—",
+      gflops(c, o.best).toFixed(1),
+      o.cpu.toFixed(2),
+      p ? `${p.median.toFixed(2)} [${p.best.toFixed(2)}]` : "—",
+      p ? gflops(c, p.best).toFixed(1) : "—",
+      p ? p.cpu.toFixed(2) : "—",
+      p ? (o.median / p.median).toFixed(2) + "×" : "—",
       c.note,
     ]);
   });
@@ -135,11 +156,13 @@ const header = [
   "m×k×n",
   "type",
   "threads",
-  "svlens ms",
-  "GFLOP/s",
-  "numpy ms",
-  "GFLOP/s",
-  "svlens/numpy time",
+  "svlens ms med [best]",
+  "GFLOP/s (best)",
+  "cpu ms",
+  "numpy ms med [best]",
+  "GFLOP/s (best)",
+  "cpu ms",
+  "svlens/numpy (median)",
   "note",
 ];
 const widths = header.map((h, j) => Math.max(h.length, ...rows.map((r) => r[j]!.length)));
