@@ -53,8 +53,32 @@ export function headBasis(weights: HeadWeights, variant: BiasVariant = "offset")
   const r2 = qr(wb).r;
   const core = matmul(r1, transpose(r2));
   const { u, s, vt } = svd(core);
-  // G_q = Ûᵀ R₁⁻ᵀ = (R₁⁺ Û)ᵀ; the pseudo-inverse keeps rank-deficient heads well defined.
-  const gq = transpose(matmul(pinv(r1), u));
-  const gk = transpose(matmul(pinv(r2), transpose(vt)));
+  // G_q = Ûᵀ R₁⁻ᵀ = (R₁⁻¹ Û)ᵀ by back substitution; a rank-deficient R uses the pseudo-inverse.
+  const gq = transpose(upperSolve(r1, u) ?? matmul(pinv(r1), u));
+  const vhat = transpose(vt);
+  const gk = transpose(upperSolve(r2, vhat) ?? matmul(pinv(r2), vhat));
   return { s, gq, gk, variant };
+}
+
+/**
+ * R⁻¹B for an n×n upper-triangular R (back substitution), or `undefined` when R is numerically
+ * singular (a diagonal entry ≤ n·eps·max|diag|).
+ */
+function upperSolve(r: Matrix, b: Matrix): Matrix | undefined {
+  const n = r.rows, m = b.cols;
+  let maxDiag = 0;
+  for (let i = 0; i < n; i++) maxDiag = Math.max(maxDiag, Math.abs(r.data[i * n + i]!));
+  for (let i = 0; i < n; i++) {
+    if (!(Math.abs(r.data[i * n + i]!) > n * 2.220446049250313e-16 * maxDiag)) return undefined;
+  }
+  const x = Float64Array.from(b.data);
+  for (let i = n - 1; i >= 0; i--) {
+    const inv = 1 / r.data[i * n + i]!;
+    for (let j = 0; j < m; j++) {
+      let acc = x[i * m + j]!;
+      for (let k = i + 1; k < n; k++) acc -= r.data[i * n + k]! * x[k * m + j]!;
+      x[i * m + j] = acc * inv;
+    }
+  }
+  return { rows: n, cols: m, data: x };
 }

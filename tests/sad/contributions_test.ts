@@ -140,3 +140,17 @@ Deno.test("the per-firing sum check throws NumericalError when the basis is inex
     /sum check failed at test/,
   );
 });
+
+Deno.test("a rank-deficient W_Q (zero column, zero bias there) still decomposes exactly", () => {
+  const rng = new Rng(21);
+  const head = randomHead(rng);
+  for (let i = 0; i < D; i++) head.wQ.data[i * H + 2] = 0;
+  head.bQ[2] = 0;
+  const basis = headBasis(head);
+  assertAlmostEquals(basis.s[H - 1]!, 0, 1e-12 * basis.s[0]!);
+  const x = Float64Array.from(rng.normals(D)), dx = Float64Array.from(rng.normals(D));
+  const q = headVec(head.wQ, head.bQ, x);
+  const dk = headVec(head.wK, new Float64Array(H), dx);
+  const f = firingContributions(basis, q, dk);
+  assertAlmostEquals(f.c.reduce((a, b) => a + b, 0), dot(q, dk), 1e-10 * Math.abs(dot(q, dk)));
+});
