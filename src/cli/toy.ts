@@ -16,6 +16,7 @@ import {
   type PresetName,
   PRESETS,
   runExperiment,
+  SAD_QUERIES,
 } from "../toy/mod.ts";
 
 const USAGE = `usage: svlens toy [--preset ${PRESETS.join("|")}] [--seed N] [--steps N]
@@ -57,7 +58,9 @@ export async function run(args: string[]): Promise<number> {
   const chosen = preset(name, overrides);
   const out = values.out ?? `out/toy/${name}`;
   const nPoints = chosen.sweep?.values.length ?? 1;
-  const bar = progress(`toy ${name}: training`, nPoints * chosen.config.steps);
+  const bar = progress(`toy ${name}: training`, nPoints * chosen.config.steps, {
+    quiet: values.json === true,
+  });
   const result = runExperiment(chosen, { onStep: () => bar.tick() });
   bar.done();
   const { results, arrays } = buildResults(result);
@@ -103,6 +106,10 @@ function humanTable(res: ExperimentResult): string {
       ["subspace cos (query, key)", `${fmt(s.subspaceQuery)}, ${fmt(s.subspaceKey)}`],
       ["theory oracle |cos|", fmt(s.theoryCos)],
       ["SAD: N_recon = 1 (target firings)", fmt(s.sadTargetNRecon1)],
+      [
+        "SAD: sparseness SVD vs rotated",
+        `${fmt(s.sadTargetSparseness)} vs ${fmt(s.sadTargetRotatedSparseness)}`,
+      ],
       [
         "SAD: mean N_recon SVD vs rotated",
         `${fmt(s.sadTargetMeanNRecon)} vs ${fmt(s.sadTargetRotatedMeanNRecon)}`,
@@ -356,7 +363,7 @@ export function buildResults(
       features: "f_i = 0 w.p. 1−p else Uniform[0,1], fresh every step",
       importance: `I_i = ${cfg.importanceDecay}^i`,
       rngStreams: "init Rng(seed), data Rng(seed+1), evaluation/SAD/rotation Rng(seed+2)",
-      sadQueries: 512,
+      sadQueries: SAD_QUERIES,
       logitScale: "none (l = x_qᵀ Ω x_k)",
       avgCos: "mean over pairs of ½(|cos(w_a,u_k)| + |cos(w_b,v_k)|), Hungarian matching",
       theoryOracle: cfg.attnLoss === "ce"

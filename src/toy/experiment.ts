@@ -19,7 +19,7 @@ import { type ToySad, toySad } from "./sad.ts";
 import { Rng } from "./_linalg.ts";
 
 /** Queries in the held-out batch used for toy SAD. */
-export const SAD_QUERIES = 512;
+export const SAD_QUERIES = 2048;
 
 /** Everything computed for one trained configuration. */
 export interface PointResult {
@@ -134,6 +134,8 @@ export function runPoint(
     sadTargetMeanNRecon: sad.target.meanNRecon,
     sadTargetRotatedMeanNRecon: sad.targetRotated.meanNRecon,
     sadTargetSparseness: sad.target.meanSparseness,
+    sadTargetTopShare: sad.target.meanTopShare,
+    sadTargetRotatedTopShare: sad.targetRotated.meanTopShare,
     sadTargetRotatedSparseness: sad.targetRotated.meanSparseness,
     sadOtherMeanNRecon: sad.other.meanNRecon,
     sadOtherRotatedMeanNRecon: sad.otherRotated.meanNRecon,

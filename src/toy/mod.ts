@@ -34,4 +34,10 @@ export {
 export { absCos, theoryPredictions, tokenMoments } from "./theory.ts";
 export { type SadGroup, type ToySad, toySad } from "./sad.ts";
 export { type Preset, preset, type PresetName, PRESETS } from "./presets.ts";
-export { type ExperimentResult, type PointResult, runExperiment, runPoint } from "./experiment.ts";
+export {
+  type ExperimentResult,
+  type PointResult,
+  runExperiment,
+  runPoint,
+  SAD_QUERIES,
+} from "./experiment.ts";

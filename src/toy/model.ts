@@ -168,36 +168,43 @@ export function lossAndGrad<A extends Floats>(
     grad.flat.fill(0);
   }
   const dc = new Float64Array(n), daq = new Float64Array(h), dak = new Float64Array(h);
+  const dz = new Float64Array(n), act = new Int32Array(n);
 
   // Reconstruction: z = G f + c + b, f' = ReLU(z), L = mean_t Σ_i I_i (f'_i − f_i)².
   const nRecon = cfg.reconTokens === "all" ? batch.features.tokens : B;
   const scaleR = 1 / nRecon;
   let recon = 0;
+  const cb = new Float64Array(n);
+  for (let i = 0; i < n; i++) cb[i] = c[i]! + b[i]!;
   for (let t = 0; t < nRecon; t++) {
-    for (let i = 0; i < n; i++) z[i] = c[i]! + b[i]!;
+    z.set(cb);
     const s = ptr[t]!, e = ptr[t + 1]!;
     for (let q0 = s; q0 < e; q0++) {
       const fi = val[q0]!, row = idx[q0]! * n;
       for (let i = 0; i < n; i++) z[i]! += fi * G[row + i]!;
     }
-    // f as dense values only where nonzero: walk the sorted nonzeros alongside i.
-    let q0 = s;
+    // f as dense values only where nonzero: walk the sorted nonzeros alongside i. Only the
+    // active ReLUs (z > 0) carry gradient; collect them so the backward loops skip the rest.
+    let q0 = s, na = 0;
     for (let i = 0; i < n; i++) {
       let f = 0;
       if (q0 < e && idx[q0] === i) f = val[q0++]!;
       const zi = z[i]!;
-      const diff = (zi > 0 ? zi : 0) - f;
-      recon += imp[i]! * diff * diff;
-      z[i] = zi > 0 ? 2 * imp[i]! * diff * scaleR : 0; // z now holds dL_recon/dz
+      if (zi > 0) {
+        const diff = zi - f;
+        recon += imp[i]! * diff * diff;
+        dz[na] = 2 * imp[i]! * diff * scaleR;
+        act[na++] = i;
+      } else recon += imp[i]! * f * f;
     }
     if (grad) {
-      for (let i = 0; i < n; i++) {
-        dc[i]! += z[i]!;
-        grad.b[i]! += z[i]!;
+      for (let a = 0; a < na; a++) {
+        dc[act[a]!]! += dz[a]!;
+        grad.b[act[a]!]! += dz[a]!;
       }
       for (let q1 = s; q1 < e; q1++) {
         const fi = val[q1]!, row = idx[q1]! * n;
-        for (let i = 0; i < n; i++) dG[row + i]! += fi * z[i]!;
+        for (let a = 0; a < na; a++) dG[row + act[a]!]! += fi * dz[a]!;
       }
     }
   }

@@ -26,6 +26,8 @@ export interface SadGroup {
   fractionNRecon1: number;
   /** Mean Rolls–Tovee sparseness of c. */
   meanSparseness: number;
+  /** Mean share of the relative logit carried by the largest contribution, max_k c_k / l~. */
+  meanTopShare: number;
 }
 
 /** Toy SAD results in the SVD basis and in the rotated control basis. */
@@ -60,7 +62,7 @@ function token(
   return x;
 }
 
-function group(nrs: number[], sps: number[], K: number): SadGroup {
+function group(nrs: number[], sps: number[], tops: number[], K: number): SadGroup {
   const counts = new Array<number>(K).fill(0);
   for (const v of nrs) counts[v - 1]!++;
   const mean = (a: number[]) => (a.length ? a.reduce((s, v) => s + v, 0) / a.length : NaN);
@@ -70,6 +72,7 @@ function group(nrs: number[], sps: number[], K: number): SadGroup {
     meanNRecon: mean(nrs),
     fractionNRecon1: nrs.length ? counts[0]! / nrs.length : NaN,
     meanSparseness: mean(sps),
+    meanTopShare: mean(tops),
   };
 }
 
@@ -104,10 +107,18 @@ export function toySad(
       UrOmega[k * d + c] = s;
     }
   }
-  const acc = { t: [[], []], o: [[], []], tr: [[], []], or: [[], []] } as Record<
+  const acc = { t: [[], [], []], o: [[], [], []], tr: [[], [], []], or: [[], [], []] } as Record<
     string,
-    [number[], number[]]
+    [number[], number[], number[]]
   >;
+  const topShare = (v: Float64Array) => {
+    let mx = -Infinity, tot = 0;
+    for (const x of v) {
+      mx = Math.max(mx, x);
+      tot += x;
+    }
+    return mx / tot;
+  };
   const { ptr, idx, val } = batch.features;
   const feat = (t: number, i: number) => {
     for (let q = ptr[t]!; q < ptr[t + 1]!; q++) if (idx[q] === i) return val[q]!;
@@ -171,20 +182,22 @@ export function toySad(
         const g = isTarget ? acc.t! : acc.o!;
         g[0].push(nr);
         g[1].push(sparseness(c));
+        g[2].push(topShare(c));
       }
       if (!Number.isNaN(nrr)) {
         const g = isTarget ? acc.tr! : acc.or!;
         g[0].push(nrr);
         g[1].push(sparseness(cr));
+        g[2].push(topShare(cr));
       }
     }
   }
   void n;
   return {
     triplets: K,
-    target: group(acc.t![0], acc.t![1], K),
-    other: group(acc.o![0], acc.o![1], K),
-    targetRotated: group(acc.tr![0], acc.tr![1], K),
-    otherRotated: group(acc.or![0], acc.or![1], K),
+    target: group(acc.t![0], acc.t![1], acc.t![2], K),
+    other: group(acc.o![0], acc.o![1], acc.o![2], K),
+    targetRotated: group(acc.tr![0], acc.tr![1], acc.tr![2], K),
+    otherRotated: group(acc.or![0], acc.or![1], acc.or![2], K),
   };
 }
