@@ -88,20 +88,54 @@ export function everyFigure(): Figure[] {
   ];
 }
 
-/** A sample run for `command`, with every figure kind. */
+/** A sample run for `command` in the shape its CLI writes (see schema/results.schema.json). */
 export function sampleRun(command: RunCommand): RunResults {
-  const parameters: Record<string, Record<string, unknown>> = {
-    toy: { preset: "single-pair", steps: 2000, lr: 0.01 },
-    svd: { model: "gpt2", circuit: "qk", bias: "offset", heads: "all" },
-    sad: { model: "gpt2", task: "ioi", n: 8, heads: "9.6,9.9" },
-    sweep: { model: "EleutherAI/pythia-160m", revisions: ["step1000", "step2000"], head: "4.6" },
+  const heads = [{
+    head: "9.6",
+    nFirings: 12,
+    nDropped: 0,
+    meanNRecon: 1.5,
+    medianNRecon: 1,
+    histogram: [6, 4, 2],
+  }];
+  type Shape = {
+    parameters: Record<string, unknown>;
+    summary: Record<string, unknown>;
+    heads?: unknown;
+  };
+  const shapes: Record<RunCommand, Shape> = {
+    toy: {
+      parameters: { preset: "single-pair", steps: 2000, lr: 0.01 },
+      summary: { meanMatchedCos: 0.93, sigmaGap: 12.5, seconds: 1.5 },
+    },
+    svd: {
+      parameters: { model: "gpt2", circuits: ["qk"], bias: "offset", heads: ["0.0", "0.1"] },
+      summary: { heads: 2, circuits: ["qk"], maxSigma1: 12.5 },
+      heads: [
+        { circuit: "qk", layer: 0, head: 0, singularValues: [12.5, 3, 1] },
+        { circuit: "qk", layer: 0, head: 1, singularValues: [11.25, 2, NaN] },
+      ],
+    },
+    sad: {
+      parameters: { model: "gpt2", task: "ioi", n: 8, seed: 7, tau: 0.5, heads: ["9.6"] },
+      summary: { prompts: 8, analysedPrompts: 8, heads },
+    },
+    sweep: {
+      parameters: {
+        model: "EleutherAI/pythia-160m",
+        revisions: ["step1000", "step2000"],
+        n: 8,
+        seed: 7,
+        heads: "all",
+      },
+      summary: { revisions: 2, done: 2, pending: [], curves: [] },
+    },
   };
   return {
     command,
     title: `Sample ${command} report`,
     seed: 7,
-    parameters: parameters[command] ?? {},
-    summary: { heads: 2, meanAbsCos: 0.93, note: "sample" },
+    ...shapes[command],
     figures: everyFigure(),
   };
 }
