@@ -7,6 +7,7 @@
 import { assertEquals, assertOk } from "../_assert.ts";
 import { writeRun } from "../../src/report/mod.ts";
 import { sampleRun } from "../report/_samples.ts";
+import { runCli } from "../_helpers.ts";
 import { Browser, HAS_CHROMIUM } from "./_cdp.ts";
 
 /** What the page reports about itself: counted in the browser, after layout. */
@@ -102,6 +103,35 @@ Deno.test({
     } finally {
       await browser.close();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: "browser: a real `svlens toy` report renders without errors or requests",
+  ignore: !HAS_CHROMIUM,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "svlens-toy-shot-" });
+    const out = `${dir}/toy`;
+    const r = await runCli(
+      ["toy", "--steps", "50", "--out", out, "--json"],
+      [`--allow-read=${dir}`, `--allow-write=${dir}`],
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    const browser = await Browser.launch();
+    try {
+      const url = `file://${out}/report.html`;
+      const visit = await browser.visit(url, PROBE);
+      await Deno.writeFile(`${dir}/toy.png`, visit.screenshot);
+      const p = JSON.parse(visit.value as string) as Probe;
+      assertEquals(visit.errors, []);
+      assertEquals(visit.requests, [url]);
+      assertEquals(p.kinds.length, results.figures.length, "one <figure> per results figure");
+      assertOk(p.drawn > 0 && p.drawn === p.svgs, `${p.drawn} of ${p.svgs} plots laid out`);
+      console.log(`toy report screenshot: ${dir}/toy.png`);
+    } finally {
+      await browser.close();
     }
   },
 });
