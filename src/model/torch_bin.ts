@@ -119,6 +119,14 @@ function rebuildTensor(args: readonly PyValue[], source: string): OpaqueTensor {
     }
     maxIndex += (shape[i]! - 1) * stride[i]!;
   }
+  if (numel > storageLen) {
+    // Only expanded (stride-0) views can do this; state dicts never hold them, and refusing
+    // them bounds memory by the file size.
+    throw new ModelFormatError(
+      `${source}: tensor size [${shape}] has ${numel} elements but its storage ${storage.key} only ` +
+        `${storageLen}; expanded views are not supported`,
+    );
+  }
   if (numel > 0 && maxIndex >= storageLen) {
     throw new ModelFormatError(
       `${source}: tensor (offset ${offset}, size [${shape}], stride [${stride}]) reads past the end of ` +
@@ -251,7 +259,11 @@ export function readTorchBin(
       );
     }
     if (typeof key !== "string" || !/^[\w.-]+$/.test(key)) {
-      throw new ModelFormatError(`${source}: bad storage key ${JSON.stringify(key)}`);
+      throw new ModelFormatError(
+        `${source}: bad storage key ${
+          typeof key === "string" ? JSON.stringify(key) : describe(key ?? null)
+        }`,
+      );
     }
     const data = files[`${prefix}data/${key}`];
     if (!data) throw new ModelFormatError(`${source}: storage ${key} is missing from the zip`);
