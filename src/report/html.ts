@@ -85,6 +85,24 @@ export function renderReport(results: StoredResults): string {
       )
     }`
     : "";
+  const known = new Set([
+    "schemaVersion",
+    "svlensVersion",
+    "createdAt",
+    "command",
+    "title",
+    "seed",
+    "parameters",
+    "summary",
+    "figures",
+    "arrays",
+  ]);
+  const extra = Object.entries(results).filter(([k]) => !known.has(k)).map(([k, v]) =>
+    `<code>${esc(k)}</code>${Array.isArray(v) ? ` (${v.length} entries)` : ""}`
+  );
+  const more = extra.length > 0
+    ? `<p class="meta">Also in results.json: ${extra.join(", ")}.</p>`
+    : "";
   const seed = results.seed === undefined ? "" : ` · seed ${esc(String(results.seed))}`;
   return `<!DOCTYPE html>
 <html lang="en">
@@ -109,6 +127,7 @@ ${figures.length > 0 ? figures.join("\n") : `<p class="meta">(no figures)</p>`}
 <h2>Parameters</h2>
 ${keyValueGrid(results.parameters, "parameters")}
 ${arrays}
+${more}
 <p class="meta">Numbers: results.json (schema: schema/results.schema.json); arrays:
 arrays.safetensors (Python: <code>safetensors.numpy.load_file</code>).</p>
 </main>

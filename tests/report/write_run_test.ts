@@ -25,6 +25,7 @@ Deno.test("writeRun writes results.json with the envelope, arrays and report.htm
     const html = await Deno.readTextFile(`${dir}/run/report.html`);
     assert(html.startsWith("<!DOCTYPE html>"), "html document");
     assert(!/<script|https?:\/\/(?!www\.w3\.org\/2000\/svg)/.test(html), "no scripts or URLs");
+    assert(html.includes("Also in results.json: <code>heads</code> (2 entries)."), "extra keys");
     const leftovers = [...Deno.readDirSync(`${dir}/run`)].map((e) => e.name).sort();
     assertEquals(leftovers, ["arrays.safetensors", "report.html", "results.json"]);
     if (HAS_NUMPY) {
