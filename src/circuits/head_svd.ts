@@ -38,8 +38,6 @@ export interface HeadSvd extends SpectrumSummary {
   head: number;
   /** The full SVD (u: n×k, s, vt: k×m). */
   svd: SvdResult;
-  /** QK `offset` variant: whether the bias offsets are exact (full-rank W_Q, W_K). */
-  offsetsExact?: boolean;
 }
 
 /** Every [layer, head] of the model in order. */
@@ -52,9 +50,43 @@ export function allHeads(model: Model): Array<[number, number]> {
 }
 
 /**
- * SVD of every requested head's QK (with the chosen bias variant) or OV circuit, through the
- * factored `LowRankProduct.svd()` (never a dense d_model×d_model SVD). Singular values are of the
- * unscaled bilinear form.
+ * SVD of every requested head's QK (with the chosen bias variant) or OV circuit, one head at a
+ * time, through the factored `LowRankProduct.svd()` (never a dense d_model×d_model SVD).
+ * Singular values are of the unscaled bilinear form. A generator, so callers can keep only what
+ * they need of each head (144 full float64 SVDs of GPT-2 small take ~110 MB).
+ *
+ * @example
+ * ```ts ignore
+ * import { iterateHeadSvds } from "./head_svd.ts";
+ * for (const h of iterateHeadSvds(model, { circuit: "ov" })) console.log(h.singularValues[0]);
+ * ```
+ */
+export function* iterateHeadSvds(
+  model: Model,
+  options: HeadSvdOptions = {},
+): Generator<HeadSvd, void, undefined> {
+  const circuit = options.circuit ?? "qk";
+  const heads = options.heads ?? allHeads(model);
+  for (const [l, h] of heads) checkHead(model, l, h);
+  let done = 0;
+  for (const [layer, head] of heads) {
+    let svd: SvdResult;
+    if (circuit === "qk") {
+      const c = qkCircuit(model, layer, head, { bias: options.bias });
+      const omega = options.rotaryOffset === undefined
+        ? c.omega
+        : c.perOffset(options.rotaryOffset);
+      svd = omega.svd();
+    } else {
+      svd = ovCircuit(model, layer, head).omega.svd();
+    }
+    yield { circuit, layer, head, svd, ...summarizeSpectrum(svd) };
+    options.onHead?.(++done, heads.length);
+  }
+}
+
+/**
+ * {@linkcode iterateHeadSvds} collected into an array.
  *
  * @example
  * ```ts ignore
@@ -64,27 +96,36 @@ export function allHeads(model: Model): Array<[number, number]> {
  * ```
  */
 export function headSvds(model: Model, options: HeadSvdOptions = {}): HeadSvd[] {
-  const circuit = options.circuit ?? "qk";
-  const heads = options.heads ?? allHeads(model);
-  for (const [l, h] of heads) checkHead(model, l, h);
-  const out: HeadSvd[] = [];
-  for (const [layer, head] of heads) {
-    let svd: SvdResult;
-    let offsetsExact: boolean | undefined;
-    if (circuit === "qk") {
-      const c = qkCircuit(model, layer, head, { bias: options.bias });
-      const omega = options.rotaryOffset === undefined
-        ? c.omega
-        : c.perOffset(options.rotaryOffset);
-      svd = omega.svd();
-      if (c.bias === "offset") offsetsExact = c.offsetsExact;
-    } else {
-      svd = ovCircuit(model, layer, head).omega.svd();
-    }
-    out.push({ circuit, layer, head, svd, ...summarizeSpectrum(svd), offsetsExact });
-    options.onHead?.(out.length, heads.length);
-  }
-  return out;
+  return [...iterateHeadSvds(model, options)];
+}
+
+/** The leading singular triplets of one head, detached from its full SVD (for readout). */
+export interface LeadingTriplets {
+  /** `qk` or `ov`. */
+  circuit: CircuitKind;
+  /** σ_0..σ_{count−1}. */
+  s: number[];
+  /** u_0..u_{count−1} (length n each). */
+  u: Float64Array[];
+  /** v_0..v_{count−1} (length m each). */
+  v: Float64Array[];
+}
+
+/** Copies the first `count` triplets out of a head's SVD. */
+export function leadingTriplets(h: HeadSvd, count: number): LeadingTriplets {
+  const { u, s, vt } = h.svd;
+  const c = Math.min(count, s.length);
+  const cols = (k: number) => {
+    const x = new Float64Array(u.rows);
+    for (let i = 0; i < u.rows; i++) x[i] = u.data[i * u.cols + k]!;
+    return x;
+  };
+  return {
+    circuit: h.circuit,
+    s: Array.from(s.subarray(0, c)),
+    u: Array.from({ length: c }, (_, k) => cols(k)),
+    v: Array.from({ length: c }, (_, k) => vt.data.slice(k * vt.cols, (k + 1) * vt.cols)),
+  };
 }
 
 /** The readout of one singular triplet: tokens for its left (u) and right (v) vectors. */
@@ -105,54 +146,62 @@ export interface ReadoutHeadsOptions {
   vectors?: number;
   /** Tokens per end; default 10. */
   topK?: number;
+  /** Threads for the float32 products (default 1). */
+  threads?: number;
 }
 
-/** Columns 0..count−1 of u (n×k) or of vtᵀ, gathered over heads into one n×(heads·count). */
-function gather(svds: HeadSvd[], count: number, side: "u" | "v"): Matrix {
-  const n = side === "u" ? svds[0]!.svd.u.rows : svds[0]!.svd.vt.cols;
-  const cols = svds.length * count;
+/** The vectors of every head side by side: an n×(Σ counts) matrix. */
+function gather(items: LeadingTriplets[], side: "u" | "v"): Matrix {
+  const vectors = items.flatMap((t) => t[side]);
+  const n = vectors[0]!.length;
+  const cols = vectors.length;
   const data = new Float64Array(n * cols);
-  svds.forEach((h, hi) => {
-    const { u, vt } = h.svd;
-    for (let c = 0; c < count; c++) {
-      const col = hi * count + c;
-      for (let i = 0; i < n; i++) {
-        data[i * cols + col] = side === "u" ? u.data[i * u.cols + c]! : vt.data[c * vt.cols + i]!;
-      }
-    }
+  vectors.forEach((x, c) => {
+    for (let i = 0; i < n; i++) data[i * cols + c] = x[i]!;
   });
   return { rows: n, cols, data };
 }
 
 /**
- * Vocabulary readout of the leading singular vectors of each head (TransformerLens
- * `SVDInterpreter` style): u_k against W_E; v_k against W_E (QK) or W_U (OV). One batched
- * float32 product per side. `model` must be the (processed) model the SVDs came from.
+ * Vocabulary readout of leading singular vectors (TransformerLens `SVDInterpreter` style):
+ * u_k against W_E; v_k against W_E (QK) or W_U (OV). One batched float32 product per side over
+ * all heads. `model` must be the (processed) model the SVDs came from.
  */
+export function readoutTriplets(
+  model: Model,
+  items: LeadingTriplets[],
+  options: ReadoutHeadsOptions = {},
+): TripletReadout[][] {
+  const nonEmpty = items.filter((t) => t.s.length > 0);
+  if (nonEmpty.length === 0) return items.map(() => []);
+  const circuit = nonEmpty[0]!.circuit;
+  if (nonEmpty.some((t) => t.circuit !== circuit)) {
+    throw new RangeError("readout: pass the QK and OV heads separately (different tables)");
+  }
+  const topK = options.topK ?? 10;
+  const threads = options.threads;
+  const us = vocabReadout(model, gather(nonEmpty, "u"), { table: "embed", topK, threads });
+  const vs = vocabReadout(model, gather(nonEmpty, "v"), {
+    table: circuit === "ov" ? "unembed" : "embed",
+    topK,
+    threads,
+  });
+  let next = 0;
+  return items.map((t) =>
+    t.s.map((sigma, k) => {
+      const r = { k, sigma, u: us[next]!, v: vs[next]! };
+      next++;
+      return r;
+    })
+  );
+}
+
+/** {@linkcode readoutTriplets} of the first `vectors` (default 1) triplets of each head. */
 export function readoutHeads(
   model: Model,
   svds: HeadSvd[],
   options: ReadoutHeadsOptions = {},
 ): TripletReadout[][] {
-  if (svds.length === 0) return [];
-  const count = Math.min(options.vectors ?? 1, ...svds.map((h) => h.svd.s.length));
-  if (count <= 0) return svds.map(() => []);
-  const topK = options.topK ?? 10;
-  const circuit = svds[0]!.circuit;
-  if (svds.some((h) => h.circuit !== circuit)) {
-    throw new RangeError("readoutHeads: pass the QK and OV heads separately (different tables)");
-  }
-  const us = vocabReadout(model, gather(svds, count, "u"), { table: "embed", topK });
-  const vs = vocabReadout(model, gather(svds, count, "v"), {
-    table: circuit === "ov" ? "unembed" : "embed",
-    topK,
-  });
-  return svds.map((h, hi) =>
-    Array.from({ length: count }, (_, k) => ({
-      k,
-      sigma: h.svd.s[k]!,
-      u: us[hi * count + k]!,
-      v: vs[hi * count + k]!,
-    }))
-  );
+  const count = options.vectors ?? 1;
+  return readoutTriplets(model, svds.map((h) => leadingTriplets(h, count)), options);
 }

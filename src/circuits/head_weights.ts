@@ -100,13 +100,15 @@ export function transposed(a: Matrix): Matrix {
 /**
  * F⁺ᵀ for a thin factor F (n×r, n ≥ r): maps z ∈ R^r to the minimum-norm y ∈ R^n with
  * Fᵀ y = z when F has full column rank (then exact), else the least-squares y = F⁺ᵀ z. Uses a
- * thin QR (F = QR, F⁺ᵀ = Q R⁻ᵀ); falls back to the SVD pseudo-inverse when R is singular.
+ * thin QR (F = QR, F⁺ᵀ z = Q R⁻ᵀ z: one triangular solve and one n×r product per vector);
+ * falls back to the SVD pseudo-inverse when R is singular.
  */
 export class PinvTranspose {
-  /** F⁺ᵀ as an n×r matrix. */
-  readonly matrix: Matrix;
   /** Whether F has full column rank (R's diagonal clear of zero), i.e. the map is exact. */
   readonly fullRank: boolean;
+  readonly #q: Matrix | undefined;
+  readonly #r: Matrix | undefined;
+  #dense: Matrix | undefined;
 
   /** Factorises `f` (n×r). */
   constructor(f: Matrix) {
@@ -119,30 +121,57 @@ export class PinvTranspose {
       minDiag = Math.min(minDiag, x);
     }
     this.fullRank = n >= r && minDiag > 1e-10 * maxDiag;
-    if (!this.fullRank) {
-      this.matrix = transposed(pinv(f));
-      return;
+    if (this.fullRank) {
+      this.#q = q;
+      this.#r = rr;
+    } else {
+      this.#dense = transposed(pinv(f));
     }
-    // Q R⁻ᵀ: solve X Rᵀ = Q row by row (X = Q R⁻ᵀ ⇔ R Xᵀ = Qᵀ), back substitution on R.
-    const out = new Float64Array(n * r);
-    for (let i = 0; i < n; i++) {
-      for (let j = r - 1; j >= 0; j--) {
-        // (X Rᵀ)[i, j] = Σ_{t ≥ j} X[i, t] R[j, t] = Q[i, j]
-        let s = q.data[i * q.cols + j]!;
-        for (let t = j + 1; t < r; t++) s -= out[i * r + t]! * rr.data[j * rr.cols + t]!;
-        out[i * r + j] = s / rr.data[j * rr.cols + j]!;
+  }
+
+  /** F⁺ᵀ as an n×r matrix (formed on first use). */
+  get matrix(): Matrix {
+    if (this.#dense === undefined) {
+      const q = this.#q!;
+      const n = q.rows, r = q.cols;
+      const data = new Float64Array(n * r);
+      const e = new Float64Array(r);
+      for (let j = 0; j < r; j++) {
+        e.fill(0);
+        e[j] = 1;
+        const col = this.apply(e);
+        for (let i = 0; i < n; i++) data[i * r + j] = col[i]!;
       }
+      this.#dense = { rows: n, cols: r, data };
     }
-    this.matrix = { rows: n, cols: r, data: out };
+    return this.#dense;
   }
 
   /** F⁺ᵀ z for z ∈ R^r. */
   apply(z: ArrayLike<number>): Float64Array {
-    const { rows: n, cols: r, data } = this.matrix;
+    if (this.#q === undefined) {
+      const { rows: n, cols: r, data } = this.#dense!;
+      const out = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let j = 0; j < r; j++) s += data[i * r + j]! * z[j]!;
+        out[i] = s;
+      }
+      return out;
+    }
+    const q = this.#q, rr = this.#r!;
+    const n = q.rows, r = q.cols, rc = rr.cols;
+    // w = R⁻ᵀ z: forward substitution on the lower-triangular Rᵀ.
+    const w = new Float64Array(r);
+    for (let j = 0; j < r; j++) {
+      let s = z[j]!;
+      for (let t = 0; t < j; t++) s -= rr.data[t * rc + j]! * w[t]!;
+      w[j] = s / rr.data[j * rc + j]!;
+    }
     const out = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let s = 0;
-      for (let j = 0; j < r; j++) s += data[i * r + j]! * z[j]!;
+      for (let j = 0; j < r; j++) s += q.data[i * r + j]! * w[j]!;
       out[i] = s;
     }
     return out;

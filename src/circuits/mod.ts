@@ -46,7 +46,11 @@ export {
   type HeadSvd,
   type HeadSvdOptions,
   headSvds,
+  iterateHeadSvds,
+  type LeadingTriplets,
+  leadingTriplets,
   readoutHeads,
   type ReadoutHeadsOptions,
+  readoutTriplets,
   type TripletReadout,
 } from "./head_svd.ts";

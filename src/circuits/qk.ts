@@ -66,11 +66,14 @@ export interface QkCircuit {
   readonly queryFactor: Matrix;
   /** B: key-side factor (d or d+1)×d_head. */
   readonly keyFactor: Matrix;
-  /** c_d = b_Q W_Q⁺ (`offset` only). */
+  /** c_d = b_Q W_Q⁺ (`offset` only; computed on first access). */
   readonly queryOffset?: Float64Array;
   /** c_s = b_K W_K⁺ (`offset` only). */
   readonly keyOffset?: Float64Array;
-  /** Whether the offsets reproduce the biases exactly (W_Q, W_K of full column rank). */
+  /**
+   * Whether the offsets reproduce the biases exactly (W_Q, W_K of full column rank); always true
+   * for the other variants. Computed on first access.
+   */
   readonly offsetsExact: boolean;
   /** sqrt(d_head): the softmax logit is the bilinear form divided by this. */
   readonly attnScale: number;
@@ -160,17 +163,15 @@ export function qkCircuit(
   const omega = new LowRankProduct(a, transposed(b));
   const rotary = rotaryDim > 0 ? { dHead: dh, rotaryDim, base: rotaryBase } : undefined;
 
-  let queryOffset: Float64Array | undefined, keyOffset: Float64Array | undefined;
-  let offsetsExact = true;
+  // Pseudo-inverses (a thin QR each) are formed only when offsets or rotated inputs are used,
+  // so a spectrum-only caller pays for nothing but Ω's SVD.
   let pinvA: PinvTranspose | undefined, pinvB: PinvTranspose | undefined;
   const getPinvA = () => (pinvA ??= new PinvTranspose(a));
   const getPinvB = () => (pinvB ??= new PinvTranspose(b));
-  if (bias === "offset") {
-    // c W = b  ⇔  Wᵀ cᵀ = bᵀ: c = W⁺ᵀ b (row-space solution; exact for full column rank).
-    queryOffset = getPinvA().apply(bQ);
-    keyOffset = getPinvB().apply(bK);
-    offsetsExact = getPinvA().fullRank && getPinvB().fullRank;
-  }
+  // c W = b  ⇔  Wᵀ cᵀ = bᵀ: c = W⁺ᵀ b (row-space solution; exact for full column rank).
+  let cD: Float64Array | undefined, cS: Float64Array | undefined;
+  const queryOffset = () => bias === "offset" ? (cD ??= getPinvA().apply(bQ)) : undefined;
+  const keyOffset = () => bias === "offset" ? (cS ??= getPinvB().apply(bK)) : undefined;
 
   const input = (
     x: ArrayLike<number>,
@@ -181,7 +182,7 @@ export function qkCircuit(
       throw new RangeError(`${side} input has length ${x.length}; expected d_model = ${d}`);
     }
     const aug = side === "query" ? augQ : augK;
-    const offset = side === "query" ? queryOffset : keyOffset;
+    const offset = side === "query" ? queryOffset() : keyOffset();
     const y = aug ? withOne(x, d) : offset ? plus(x, offset) : Float64Array.from(x);
     if (rotary === undefined || pos === undefined) return y;
     const f = side === "query" ? a : b;
@@ -196,9 +197,15 @@ export function qkCircuit(
     omega,
     queryFactor: a,
     keyFactor: b,
-    queryOffset,
-    keyOffset,
-    offsetsExact,
+    get queryOffset() {
+      return queryOffset();
+    },
+    get keyOffset() {
+      return keyOffset();
+    },
+    get offsetsExact() {
+      return bias !== "offset" || (getPinvA().fullRank && getPinvB().fullRank);
+    },
     attnScale: Math.sqrt(dh),
     rotary,
     queryInput: (x, pos) => input(x, pos, "query"),

@@ -35,6 +35,8 @@ export interface ReadoutOptions {
   table: "embed" | "unembed";
   /** Tokens listed at each end; default 10. */
   topK?: number;
+  /** Threads for the float32 product (default 1; see `matmulF32`). */
+  threads?: number;
 }
 
 /** Keeps the `k` largest (or smallest) scores of a strided column. */
@@ -97,7 +99,10 @@ export function vocabReadout(
   const k = directions.cols;
   const dirs = new Float32Array(d * k);
   for (let i = 0; i < d * k; i++) dirs[i] = directions.data[i]!;
-  const scores = matmulF32(table.data, dirs, V, d, k, { transA: options.table === "unembed" });
+  const scores = matmulF32(table.data, dirs, V, d, k, {
+    transA: options.table === "unembed",
+    threads: options.threads,
+  });
   const out: VectorReadout[] = [];
   for (let c = 0; c < k; c++) {
     const shift = directions.rows === d + 1 ? directions.data[d * k + c]! : 0;

@@ -12,13 +12,15 @@ import {
   allHeads,
   type CircuitKind,
   type HeadSvd,
-  headSvds,
+  iterateHeadSvds,
+  type LeadingTriplets,
+  leadingTriplets,
   NO_PROCESSING,
   processWeights,
   QK_BIAS_NOTES,
   QK_BIASES,
   type QkBias,
-  readoutHeads,
+  readoutTriplets,
   TL_DEFAULT_PROCESSING,
   type TripletReadout,
 } from "../circuits/mod.ts";
@@ -112,6 +114,9 @@ function tokenText(tokenizer: Tokenizer | undefined, id: number): string {
   }
 }
 
+/** What is kept of each head after its SVD (the float64 vectors are dropped). */
+type HeadSummary = Omit<HeadSvd, "svd">;
+
 function headLabel(h: { layer: number; head: number }): string {
   return `${h.layer}.${h.head}`;
 }
@@ -120,7 +125,7 @@ function headLabel(h: { layer: number; head: number }): string {
 function figures(
   model: Model,
   circuit: CircuitKind,
-  svds: HeadSvd[],
+  svds: HeadSummary[],
   readouts: TripletReadout[][],
   tokenizer: Tokenizer | undefined,
   scaleNote: string,
@@ -149,7 +154,7 @@ function figures(
   const layers = [...new Set(svds.map((h) => h.layer))].sort((a, b) => a - b);
   const headIdx = [...new Set(svds.map((h) => h.head))].sort((a, b) => a - b);
   if (layers.length > 1 || headIdx.length > 1) {
-    const grid = (pick: (h: HeadSvd) => number) =>
+    const grid = (pick: (h: HeadSummary) => number) =>
       layers.map((l) =>
         headIdx.map((hh) => {
           const h = svds.find((x) => x.layer === l && x.head === hh);
@@ -205,18 +210,23 @@ function figures(
   return out;
 }
 
-/** Arrays for arrays.safetensors: U (n×k, f32), S (k, f64), V (m×k, f32) per head. */
-function headArrays(svds: HeadSvd[], arrays: Record<string, ArrayEntry>): void {
-  for (const h of svds) {
-    const { u, s, vt } = h.svd;
-    const key = `${h.circuit}.L${h.layer}H${h.head}`;
-    arrays[`${key}.U`] = { shape: [u.rows, u.cols], data: Float32Array.from(u.data) };
-    arrays[`${key}.S`] = { shape: [s.length], data: Float64Array.from(s) };
-    const v = new Float32Array(vt.cols * vt.rows);
-    for (let k = 0; k < vt.rows; k++) {
-      for (let i = 0; i < vt.cols; i++) v[i * vt.rows + k] = vt.data[k * vt.cols + i]!;
-    }
-    arrays[`${key}.V`] = { shape: [vt.cols, vt.rows], data: v };
+/** Adds U (n×k, f32), S (k, f64), V (m×k, f32) of one head to the arrays for safetensors. */
+function addHeadArrays(h: HeadSvd, arrays: Record<string, ArrayEntry>): void {
+  const { u, s, vt } = h.svd;
+  const key = `${h.circuit}.L${h.layer}H${h.head}`;
+  arrays[`${key}.U`] = { shape: [u.rows, u.cols], data: Float32Array.from(u.data) };
+  arrays[`${key}.S`] = { shape: [s.length], data: Float64Array.from(s) };
+  const v = new Float32Array(vt.cols * vt.rows);
+  for (let k = 0; k < vt.rows; k++) {
+    for (let i = 0; i < vt.cols; i++) v[i * vt.rows + k] = vt.data[k * vt.cols + i]!;
+  }
+  arrays[`${key}.V`] = { shape: [vt.cols, vt.rows], data: v };
+}
+
+/** Drops the weights `svd` never reads (MLP, ln2): a third of GPT-2's parameters. */
+function dropUnused(model: Model): void {
+  for (const name of [...model.weights.keys()]) {
+    if (/^blocks\.\d+\.(mlp\.|ln2\.)/.test(name)) model.weights.delete(name);
   }
 }
 
@@ -268,7 +278,9 @@ export async function run(args: string[]): Promise<number> {
   }
   const tokenizer = loaded.tokenizer ? await loadTokenizer(loaded.tokenizer.dir) : undefined;
   const loadSeconds = (performance.now() - started) / 1000;
+  dropUnused(loaded);
   const model = processWeights(loaded, values.raw ? NO_PROCESSING : { inPlace: true });
+  const threads = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
 
   const scaleNote = `singular values are of the unscaled bilinear form; softmax logits are ` +
     `divided by attnScale = sqrt(d_head) = ${Math.sqrt(config.dHead)}`;
@@ -280,28 +292,34 @@ export async function run(args: string[]): Promise<number> {
       `x̂ = A⁺ᵀ R_pos Aᵀ y (method.md §4.6)`
     : `rotary: QK spectra are of the per-offset Ω_Δ = A R_{−Δ} Bᵀ for Δ = ${rotaryOffset}`;
 
-  const all: HeadSvd[] = [];
+  const all: HeadSummary[] = [];
   const allReadouts: TripletReadout[][] = [];
   const figs: Figure[] = [];
   const arrays: Record<string, ArrayEntry> = {};
   for (const circuit of circuits) {
     const bar = progress(`svd ${circuit}`, heads.length, { quiet });
-    const svds = headSvds(model, {
-      circuit,
-      bias,
-      heads,
-      rotaryOffset: circuit === "qk" ? rotaryOffset : undefined,
-      onHead: () => bar.tick(),
-    });
+    const summaries: HeadSummary[] = [];
+    const leading: LeadingTriplets[] = [];
+    for (
+      const h of iterateHeadSvds(model, {
+        circuit,
+        bias,
+        heads,
+        rotaryOffset: circuit === "qk" ? rotaryOffset : undefined,
+        onHead: () => bar.tick(),
+      })
+    ) {
+      const { svd: _svd, ...summary } = h;
+      summaries.push(summary);
+      leading.push(leadingTriplets(h, readoutVectors));
+      if (values.out !== undefined) addHeadArrays(h, arrays);
+    }
     bar.done();
-    const readouts = readoutVectors > 0
-      ? readoutHeads(model, svds, { vectors: readoutVectors, topK })
-      : svds.map(() => []);
-    all.push(...svds);
+    const readouts = readoutTriplets(model, leading, { topK, threads });
+    all.push(...summaries);
     allReadouts.push(...readouts);
     if (values.out !== undefined) {
-      figs.push(...figures(model, circuit, svds, readouts, tokenizer, scaleNote));
-      headArrays(svds, arrays);
+      figs.push(...figures(model, circuit, summaries, readouts, tokenizer, scaleNote));
     }
   }
   const seconds = (performance.now() - started) / 1000;
@@ -316,7 +334,6 @@ export async function run(args: string[]): Promise<number> {
     effectiveRank: h.effectiveRank,
     nearDegenerate: h.nearDegenerate.flatMap((f, k) => (f ? [k] : [])),
     hasDegeneracy: h.hasDegeneracy,
-    ...(h.offsetsExact === undefined ? {} : { offsetsExact: h.offsetsExact }),
     readout: allReadouts[i]!.map((r) => readoutJson(r, tokenizer)),
   }));
   const parameters = {
