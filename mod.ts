@@ -11,3 +11,4 @@ export { SCHEMA_VERSION, VERSION } from "./src/version.ts";
 export * from "./src/report/mod.ts";
 export * from "./src/linalg/mod.ts";
 export * from "./src/circuits/mod.ts";
+export * from "./src/model/mod.ts";
