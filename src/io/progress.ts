@@ -16,7 +16,9 @@ export interface Progress {
 
 /** Where progress is drawn; defaults to `Deno.stderr`. */
 export interface ProgressStream {
+  /** Whether the stream is an interactive terminal (only then is anything drawn). */
   isTerminal(): boolean;
+  /** Writes bytes synchronously; returns how many were written. */
   writeSync(p: Uint8Array): number;
 }
 
