@@ -123,7 +123,7 @@ export type Figure = HeatmapFigure | LineFigure | BarFigure | GridFigure | Table
 export interface RunResults {
   /** The command that produced the run. */
   command: RunCommand;
-  /** Title shown above the figure. */
+  /** Title of the report page (what was run on what). */
   title: string;
   /** The random seed used (recorded so the run can be repeated). */
   seed?: number;
