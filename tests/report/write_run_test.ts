@@ -86,3 +86,36 @@ Deno.test("formatTable aligns text left and numbers right", () => {
     "10.10      3",
   ]);
 });
+
+/** Whether Python's `safetensors` package is importable (the README's snippet uses it). */
+const HAS_PY_SAFETENSORS: boolean = (() => {
+  try {
+    return new Deno.Command("python3", {
+      args: ["-c", "import safetensors.numpy"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "README snippet: safetensors.numpy.load_file reads arrays.safetensors",
+  ignore: !HAS_PY_SAFETENSORS,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await writeRun(dir, sampleRun("toy"), {
+        "u": { shape: [2, 2], data: new Float64Array([1, 0, 0, 1]) },
+      });
+      const out = await runPython(`
+from safetensors.numpy import load_file
+arrays = load_file(${JSON.stringify(`${dir}/arrays.safetensors`)})
+print(arrays["u"].dtype, arrays["u"].tolist())`);
+      assertEquals(out.trim(), "float64 [[1.0, 0.0], [0.0, 1.0]]");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
