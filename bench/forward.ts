@@ -5,11 +5,12 @@
  * Prints onnxruntime-web (2 threads) and the pure-TS reference side by side with the ratio, the
  * agreement between them, and peak RSS. Targets (issue 5): ONNX < 10 s, peak RSS < 2 GB.
  *
- * Run: `deno run --unstable-raw-imports --allow-read=/proc/self --allow-sys=loadavg bench/forward.ts
+ * Run: `deno run --unstable-raw-imports --allow-sys=loadavg bench/forward.ts
  * [--prompts 128] [--reference-prompts 8] [--threads 2] [--seed 1]`
  * (the reference runs on a subset, `--reference-prompts`, and is reported per token).
  * @module
  */
+import process from "node:process";
 import { parseArgs } from "node:util";
 import { gpt2Config, randomModel, runWithCache } from "../src/runtime/mod.ts";
 import { initOrt } from "../src/runtime/onnx_session.ts";
@@ -27,27 +28,15 @@ const nPrompts = Number(values.prompts);
 const nRef = Number(values["reference-prompts"]);
 const seed = Number(values.seed);
 
-let peakSeen = 0;
-/** Peak resident set size in MB: the kernel's VmHWM when readable, else the largest RSS sampled. */
+/** Peak resident set size of the process (getrusage maxRSS) in MB; needs no permission. */
 function peakRssMb(): number {
-  peakSeen = Math.max(peakSeen, Deno.memoryUsage().rss / 2 ** 20);
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
-    if (m) peakSeen = Math.max(peakSeen, Number(m[1]) / 1024);
-  } catch {
-    // no --allow-read=/proc/self/status: sampled RSS only
-  }
-  return peakSeen;
+  return process.resourceUsage().maxRSS / 1024;
 }
 
-/** Process CPU seconds (user + system) from /proc/self/stat, or NaN when not readable. */
+/** Process CPU seconds (user + system, all threads, ORT's workers included). */
 function cpuSeconds(): number {
-  try {
-    const fields = Deno.readTextFileSync("/proc/self/stat").split(") ")[1]!.split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (100 Hz)
-  } catch {
-    return NaN;
-  }
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
 }
 
 // Prompts: seeded lengths 14..18 and token ids (mulberry32).
