@@ -12,3 +12,16 @@ export * from "./src/report/mod.ts";
 export * from "./src/linalg/mod.ts";
 export * from "./src/circuits/mod.ts";
 export * from "./src/model/mod.ts";
+export {
+  type Backend,
+  gpt2Config,
+  type HookFilter,
+  hookNames,
+  type LogitPositions,
+  neoxConfig,
+  randomModel,
+  referenceForward,
+  type RunOptions,
+  runWithCache,
+  selectHooks,
+} from "./src/runtime/mod.ts";
