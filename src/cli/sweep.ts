@@ -65,11 +65,18 @@ const OPTIONS = {
   json: { type: "boolean" },
 } as const;
 
+/**
+ * Whether `path` is a local directory. A Hub-id-shaped path we may not read (no --allow-read
+ * for it) counts as not local, like `loadModel` does.
+ */
 async function isDir(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
+    const denied = error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied;
+    if (denied && /^[\w.-]+(\/[\w.-]+)?$/.test(path) && !path.startsWith(".")) return false;
     throw error;
   }
 }

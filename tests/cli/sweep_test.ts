@@ -122,3 +122,64 @@ Deno.test("svlens sweep: resumable after a kill; two shards merged equal one uns
     await Deno.remove(tmp, { recursive: true });
   }
 });
+
+Deno.test("svlens sweep over Hub revisions (loopback Hub server): equals the local run; rerun needs no network", async () => {
+  const { startHubServer } = await import("../_hub_server.ts");
+  const tmp = await Deno.makeTempDir();
+  const revs = REVS.slice(0, 3);
+  const local = `${tmp}/ckpt`;
+  for (const [i, rev] of revs.entries()) {
+    await writeGpt2Dir(`${local}/${rev}`, { nLayer: 1, nHead: 2, nEmbd: 16, seed: 100 + i });
+  }
+  const refs: Record<string, string> = {};
+  const commits: Record<string, Record<string, Uint8Array>> = {};
+  for (const [i, rev] of revs.entries()) {
+    const commit = `${i}`.repeat(40);
+    refs[rev] = commit;
+    commits[commit] = {};
+    for (const f of ["config.json", "model.safetensors", "vocab.json", "merges.txt"]) {
+      commits[commit]![f] = await Deno.readFile(`${local}/${rev}/${f}`);
+    }
+  }
+  const server = await startHubServer({ repos: { "svlens-test/tiny-ckpt": { refs, commits } } });
+  try {
+    const cache = `${tmp}/hf`, out = `${tmp}/hub-run`, localOut = `${tmp}/local-run`;
+    const args = (model: string, o: string) => [
+      "sweep",
+      model,
+      "--revisions",
+      revs.join(","),
+      "--n",
+      "8",
+      "--backend",
+      "reference",
+      "--out",
+      o,
+      "--json",
+    ];
+    const hubPerms = [
+      `--allow-net=${new URL(server.url).host}`,
+      "--allow-env=HF_HUB_CACHE,HF_ENDPOINT",
+      `--allow-read=${cache},${out}`,
+      `--allow-write=${cache},${out}`,
+    ];
+    const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: server.url };
+    const hub = await runCli(args("svlens-test/tiny-ckpt", out), hubPerms, { env });
+    assertEquals(hub.code, 0, hub.stderr);
+    const loc = await runCli(args(local, localOut), perms(local, localOut));
+    assertEquals(loc.code, 0, loc.stderr);
+    assertEquals(JSON.parse(hub.stdout).curves, JSON.parse(loc.stdout).curves);
+    assertOk(server.requests.some((r) => r.includes("/resolve/step10/")));
+    // Rerun: every revision is already done, so no network permission is needed at all.
+    const again = await runCli(args("svlens-test/tiny-ckpt", out), [
+      "--allow-env=HF_HUB_CACHE,HF_ENDPOINT",
+      `--allow-read=${cache},${out}`,
+      `--allow-write=${out}`,
+    ], { env });
+    assertEquals(again.code, 0, again.stderr);
+    assertEquals(JSON.parse(again.stdout).done, revs.length);
+  } finally {
+    await server.close();
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
