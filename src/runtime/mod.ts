@@ -33,6 +33,11 @@ export interface RunOptions {
   backend?: Backend;
   /** Where `logits` are computed: `"all"` (default), `"last"` real token, or fixed positions. */
   logitPositions?: LogitPositions;
+  /**
+   * onnxruntime-web threads (default 2). Fixed by the first ONNX run of the process; later
+   * values are ignored.
+   */
+  threads?: number;
 }
 
 /**
@@ -54,7 +59,8 @@ export async function runWithCache(
   if (backend === "reference") return await Promise.resolve(referenceForward(model, batch, keep));
   if (backend === "onnx") {
     // Loaded on first use: the reference backend never pulls in onnxruntime-web.
-    const { onnxForward } = await import("./onnx_session.ts");
+    const { initOrt, onnxForward } = await import("./onnx_session.ts");
+    await initOrt(options.threads ?? 2);
     return await onnxForward(model, batch, keep);
   }
   throw new RangeError(`backend '${backend}' is not one of: onnx, reference`);
