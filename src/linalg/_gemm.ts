@@ -15,7 +15,10 @@ export interface MatmulOptions<A extends Float32Array | Float64Array> {
   transA?: boolean;
   /** Use Bᵀ: `b` holds the n×k matrix B row-major and op(B) = Bᵀ is k×n. */
   transB?: boolean;
-  /** Write the m×n result into the first m·n elements of this array instead of allocating. */
+  /**
+   * Write the m×n result into the first m·n elements of this array instead of allocating. It may
+   * alias `a` or `b`: the operands are copied into WebAssembly memory before C is written.
+   */
   out?: A;
   /** Add the product to `out` (`C += op(A)·op(B)`) instead of overwriting it; needs `out`. */
   accumulate?: boolean;
@@ -91,7 +94,7 @@ export function gemmRowMajor<A extends Float32Array | Float64Array>(
     rsc: n,
     csc: 1,
   };
-  if (pool !== undefined) pool.gemm(kind, args, base, workBytes);
+  if (pool !== undefined) pool.gemm(kind, args, base, workBytes, threads);
   else {
     type.kernel.run(
       m,

@@ -82,14 +82,9 @@ export interface ThreadPool {
   workLen(kind: 0 | 1): number;
   /**
    * Runs `C = A·B + beta·C` (strided, byte-offset pointers into `memory`), split into one block of
-   * C per thread; thread t uses the work buffer at `work + t·workBytes`.
+   * C per thread (at most `threads`); thread t uses the work buffer at `work + t·workBytes`.
    */
-  gemm(
-    kind: 0 | 1,
-    args: GemmArgs,
-    work: number,
-    workBytes: number,
-  ): void;
+  gemm(kind: 0 | 1, args: GemmArgs, work: number, workBytes: number, threads: number): void;
 }
 
 /** Arguments of one strided kernel call (pointers are byte offsets, alpha = 1). */
@@ -213,9 +208,9 @@ class Pool implements ThreadPool {
     return kind === 0 ? this.#exports.svl_sgemm_work_len() : this.#exports.svl_dgemm_work_len();
   }
 
-  gemm(kind: 0 | 1, args: GemmArgs, work: number, workBytes: number): void {
+  gemm(kind: 0 | 1, args: GemmArgs, work: number, workBytes: number, threads: number): void {
     const e = kind === 0 ? 4 : 8;
-    const parts = splitBlocks(args, this.threads, e);
+    const parts = splitBlocks(args, Math.min(threads, this.threads), e);
     const seq = ++this.#seq;
     const posted: Int32Array[] = [];
     for (let t = 1; t < parts.length; t++) {

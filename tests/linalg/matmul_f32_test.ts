@@ -88,6 +88,15 @@ Deno.test("matmulF32 out reuse overwrites garbage, leaves the tail, and accumula
   assertOk(ratio <= 1, `accumulate error is ${ratio}× the bound`);
 });
 
+Deno.test("matmulF32 out may alias an operand (A ← A·B)", () => {
+  const n = 37;
+  const a = Float32Array.from(randomArray(n * n, 21));
+  const b = Float32Array.from(randomArray(n * n, 22));
+  const want = matmulF32(a, b, n, n, n);
+  matmulF32(a, b, n, n, n, { out: a });
+  assertEquals(Array.from(a), Array.from(want));
+});
+
 Deno.test("matmulF32 degenerate shapes: k = 0 gives zeros, m = 0 gives an empty result", () => {
   assertEquals(Array.from(matmulF32(new Float32Array(0), new Float32Array(0), 2, 0, 3)), [
     0,
