@@ -13,6 +13,7 @@ import type { Rng } from "./_linalg.ts";
 import type { ToyConfig } from "./config.ts";
 import type { ToyBatch } from "./data.ts";
 import { type Floats, gemm, zerosLike } from "./_gemm.ts";
+import { kernelTokenPass } from "./_kernel.ts";
 
 /** Parameter views into one flat vector (the optimizer's unit). */
 export interface ToyParams<A extends Floats = Floats> {
@@ -135,6 +136,7 @@ export function lossAndGrad<A extends Floats>(
   imp: Float64Array,
   mu: Float64Array | null,
   grad?: ToyParams<A>,
+  options: { kernel?: boolean } = {},
 ): ToyLoss {
   const { nFeatures: n, dModel: d, dHead: h } = cfg;
   const { W, b, WQ, WK } = params;
@@ -169,6 +171,47 @@ export function lossAndGrad<A extends Floats>(
   }
   const dc = new Float64Array(n), daq = new Float64Array(h), dak = new Float64Array(h);
   const dz = new Float64Array(n), act = new Int32Array(n);
+  const attnScale = cfg.attnLoss === "ce" ? B : B * m;
+
+  if (params.flat instanceof Float32Array && options.kernel !== false) {
+    // float32 training: the per-token loops run in WebAssembly (same math as below).
+    const cb = new Float64Array(n);
+    for (let i = 0; i < n; i++) cb[i] = c[i]! + b[i]!;
+    const out = kernelTokenPass({
+      n,
+      h,
+      batch,
+      nRecon: cfg.reconTokens === "all" ? batch.features.tokens : B,
+      G: G as Float32Array,
+      At: At as Float32Array,
+      Bt: Bt as Float32Array,
+      cb,
+      aq,
+      ak,
+      imp,
+      grad: grad !== undefined,
+      attnLoss: (logits, dl) => {
+        let sum = 0;
+        for (let bb = 0; bb < B; bb++) {
+          sum += attnRow(cfg, logits, batch.targetLogits, bb * m, m, B, dl);
+        }
+        return sum;
+      },
+    });
+    const recon = out.recon / (cfg.reconTokens === "all" ? batch.features.tokens : B);
+    const attn = out.attn / attnScale;
+    if (grad) {
+      dG.set(out.dG);
+      dAt.set(out.dAt);
+      dBt.set(out.dBt);
+      grad.b.set(out.dc);
+      dc.set(out.dc);
+      daq.set(out.daq);
+      dak.set(out.dak);
+      backToWeights(cfg, params, grad, ws, mu, dc, daq, dak);
+    }
+    return { total: recon + cfg.lambda * attn, recon, attn };
+  }
 
   // Reconstruction: z = G f + c + b, f' = ReLU(z), L = mean_t Σ_i I_i (f'_i − f_i)².
   const nRecon = cfg.reconTokens === "all" ? batch.features.tokens : B;
@@ -233,32 +276,7 @@ export function lossAndGrad<A extends Floats>(
       for (let hh = 0; hh < h; hh++) acc += q[qo + hh]! * k[ko + hh]!;
       logits[j] = acc;
     }
-    if (cfg.attnLoss === "ce") {
-      // CE(p_target, p_head) = −Σ p_t log p_h; d/dl = (p_h − p_t)/B.
-      let mx = -Infinity, mt = -Infinity;
-      for (let j = 0; j < m; j++) {
-        mx = Math.max(mx, logits[j]!);
-        mt = Math.max(mt, tl[bb * m + j]!);
-      }
-      let zs = 0, zt = 0;
-      for (let j = 0; j < m; j++) {
-        zs += Math.exp(logits[j]! - mx);
-        zt += Math.exp(tl[bb * m + j]! - mt);
-      }
-      const lz = Math.log(zs) + mx;
-      for (let j = 0; j < m; j++) {
-        const pt = Math.exp(tl[bb * m + j]! - mt) / zt;
-        const ph = Math.exp(logits[j]! - lz);
-        attn -= pt * (logits[j]! - lz);
-        dl[j] = cfg.lambda * (ph - pt) / B;
-      }
-    } else {
-      for (let j = 0; j < m; j++) {
-        const r = logits[j]! - tl[bb * m + j]!;
-        attn += r * r;
-        dl[j] = cfg.lambda * 2 * r / (B * m);
-      }
-    }
+    attn += attnRow(cfg, logits, tl.subarray(bb * m, (bb + 1) * m), 0, m, B, dl);
     if (!grad) continue;
     dq.fill(0);
     for (let j = 0; j < m; j++) {
@@ -278,10 +296,53 @@ export function lossAndGrad<A extends Floats>(
       for (let hh = 0; hh < h; hh++) dAt[row + hh]! += fi * dq[hh]!;
     }
   }
-  attn /= cfg.attnLoss === "ce" ? B : B * m;
+  attn /= attnScale;
 
   if (grad) backToWeights(cfg, params, grad, ws, mu, dc, daq, dak);
   return { total: recon + cfg.lambda * attn, recon, attn };
+}
+
+/**
+ * Attention loss of one query's m keys (logits and targets at offset `o`), and dL/dlogit into
+ * `dl` (same offset): CE(p_target, p_head) = −Σ p_t log p_h with d/dl = λ(p_h − p_t)/B, or the
+ * squared error with d/dl = 2λ(l − t)/(B·m). Returns the unnormalised loss of this row.
+ */
+function attnRow(
+  cfg: ToyConfig,
+  logits: Floats,
+  tl: Float64Array,
+  o: number,
+  m: number,
+  B: number,
+  dl: Floats,
+): number {
+  let loss = 0;
+  if (cfg.attnLoss === "ce") {
+    let mx = -Infinity, mt = -Infinity;
+    for (let j = 0; j < m; j++) {
+      mx = Math.max(mx, logits[o + j]!);
+      mt = Math.max(mt, tl[o + j]!);
+    }
+    let zs = 0, zt = 0;
+    for (let j = 0; j < m; j++) {
+      zs += Math.exp(logits[o + j]! - mx);
+      zt += Math.exp(tl[o + j]! - mt);
+    }
+    const lz = Math.log(zs) + mx;
+    for (let j = 0; j < m; j++) {
+      const pt = Math.exp(tl[o + j]! - mt) / zt;
+      const ph = Math.exp(logits[o + j]! - lz);
+      loss -= pt * (logits[o + j]! - lz);
+      dl[o + j] = cfg.lambda * (ph - pt) / B;
+    }
+  } else {
+    for (let j = 0; j < m; j++) {
+      const r = logits[o + j]! - tl[o + j]!;
+      loss += r * r;
+      dl[o + j] = cfg.lambda * 2 * r / (B * m);
+    }
+  }
+  return loss;
 }
 
 /** Chain rule from the per-step products (G, At, Bt, c, aq, ak) back to W, W_Q, W_K. */
