@@ -25,3 +25,18 @@ export {
   runWithCache,
   selectHooks,
 } from "./src/runtime/mod.ts";
+export {
+  analyzeAlignment,
+  type ExperimentResult as ToyExperimentResult,
+  makeConfig as makeToyConfig,
+  type PointResult as ToyPointResult,
+  preset as toyPreset,
+  PRESETS as TOY_PRESETS,
+  runExperiment as runToyExperiment,
+  runPoint as runToyPoint,
+  theoryPredictions,
+  type ToyConfig,
+  type ToySad,
+  toySad,
+  train as trainToy,
+} from "./src/toy/mod.ts";

@@ -130,7 +130,7 @@ Deno.test("lossAndGrad: sparse forward equals an independent dense forward (f64 
   assertAlmostEquals(l32, expect, 1e-5 * Math.abs(expect));
 });
 
-Deno.test("lossAndGrad: float32 gradient (SIMD matmul) agrees with float64", () => {
+Deno.test("lossAndGrad: float32 gradient (WebAssembly token loops + SIMD matmul) agrees with the float64 TypeScript path", () => {
   const cfg = small({ nFeatures: 40, dModel: 20, dHead: 16, featureProb: 0.1, batchSize: 64 });
   const p = initParams(cfg, new Rng(7), new Float64Array(0));
   const batch = sampleBatch(cfg, new Rng(8));
