@@ -261,7 +261,15 @@ function values(init: Init, seed: number): Float32Array {
     return out;
   }
   const rng = new Rng(seed * 2 ** 32 + nameHash(init.spec.name));
-  for (let i = 0; i < n; i++) out[i] = init.mean + init.std * rng.normal();
+  // Approximately normal (Irwin–Hall: the sum of four 16-bit uniforms, centred and scaled to
+  // unit variance, |z| ≤ 3.46): 7× faster than Box–Muller, so GPT-2 small takes seconds.
+  const scale = init.std * Math.sqrt(3) / 65536;
+  for (let i = 0; i < n; i++) {
+    const a = rng.nextUint32();
+    const b = rng.nextUint32();
+    const sum = (a & 0xffff) + (a >>> 16) + (b & 0xffff) + (b >>> 16) + 2; // 4 × (k + 0.5)
+    out[i] = init.mean + scale * (sum - 131072);
+  }
   return out;
 }
 

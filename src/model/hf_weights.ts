@@ -73,12 +73,29 @@ function tensor(shape: number[], data: Float32Array): Tensor {
   return { shape, data };
 }
 
+/** dst[dstOff + c·dstStride + r] = src[srcOff + r·srcStride + c] for r < rows, c < cols. */
+function transposeInto(
+  src: Float32Array,
+  srcOff: number,
+  srcStride: number,
+  rows: number,
+  cols: number,
+  dst: Float32Array,
+  dstOff: number,
+  dstStride: number,
+): void {
+  // Sequential reads, strided writes; 32×32 blocking measured no faster in V8 here.
+  for (let r = 0; r < rows; r++) {
+    const s = srcOff + r * srcStride;
+    const d = dstOff + r;
+    for (let c = 0; c < cols; c++) dst[d + c * dstStride] = src[s + c]!;
+  }
+}
+
 /** out[a, b] = in[b, a] for an [rows, cols] input. */
 function transpose(data: Float32Array, rows: number, cols: number): Float32Array {
   const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) out[c * rows + r] = data[r * cols + c]!;
-  }
+  transposeInto(data, 0, cols, rows, cols, out, 0, rows);
   return out;
 }
 
@@ -189,11 +206,10 @@ export async function convertNeoxWeights(cfg: ModelConfig, sd: StateDict): Promi
       const out = new Float32Array(nh * d * dh);
       const bias = new Float32Array(nh * dh);
       for (let i = 0; i < nh; i++) {
-        for (let hh = 0; hh < dh; hh++) {
-          const row = (i * 3 + xi) * dh + hh;
-          for (let m = 0; m < d; m++) out[(i * d + m) * dh + hh] = W[row * d + m]!;
-          bias[i * dh + hh] = B[row]!;
-        }
+        const row0 = (i * 3 + xi) * dh;
+        // The [dh, d] row block of head i is W_X[i]ᵀ.
+        transposeInto(W, row0 * d, d, dh, d, out, i * d * dh, dh);
+        bias.set(B.subarray(row0, row0 + dh), i * dh);
       }
       w.set(`${b}attn.W_${x}`, tensor([nh, d, dh], out));
       w.set(`${b}attn.b_${x}`, tensor([nh, dh], bias));

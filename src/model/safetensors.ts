@@ -77,6 +77,11 @@ export interface SafetensorsInput {
 export interface DecodeOptions {
   /** Keep F64 tensors as Float64Array instead of converting to Float32Array. */
   float64?: boolean;
+  /**
+   * The bytes are a fresh buffer the caller hands over (offset 0, whole buffer): the result may
+   * view it without copying. Used by the file reader.
+   */
+  adopt?: boolean;
 }
 
 /** Largest header the reference implementation accepts (100 MB). */
@@ -253,7 +258,7 @@ function halfTable(): Float32Array {
 }
 
 /** Copies `bytes` into a fresh, aligned ArrayBuffer. */
-function aligned(bytes: Uint8Array): ArrayBuffer {
+function copyOf(bytes: Uint8Array): ArrayBuffer {
   const copy = new Uint8Array(bytes.length);
   copy.set(bytes);
   return copy.buffer;
@@ -278,6 +283,9 @@ export function decodeTensor(
   }
   const shape = [...entry.shape];
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const own = options.adopt === true && bytes.byteOffset === 0 &&
+    bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+  const aligned = (b: Uint8Array): ArrayBuffer => own ? b.buffer as ArrayBuffer : copyOf(b);
   switch (entry.dtype) {
     case "F32": {
       if (LITTLE_ENDIAN) return { dtype: "F32", shape, data: new Float32Array(aligned(bytes)) };

@@ -112,7 +112,7 @@ export class SafetensorsFile implements TensorSource {
     }
     const buf = new Uint8Array(e.dataOffsets[1] - e.dataOffsets[0]);
     await readExactly(this.#file, this.header.dataStart + e.dataOffsets[0], buf, this.path);
-    return decodeTensor(e, buf, options, `${this.path}: ${name}`);
+    return decodeTensor(e, buf, { ...options, adopt: true }, `${this.path}: ${name}`);
   }
 
   /** Closes the file handle. */
