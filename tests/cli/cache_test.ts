@@ -7,6 +7,7 @@
  * (|Δ| ≤ 2e-5 + 2e-5·|expected|).
  */
 import { encodeSafetensors, readSafetensors } from "../../src/model/safetensors.ts";
+import { generateModel } from "../../src/model/generate.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { loadTokenizer } from "../../src/model/tokenizer.ts";
 import { gpt2Config, randomModel, runWithCache } from "../../src/runtime/mod.ts";
@@ -251,5 +252,63 @@ Deno.test({
       0,
       "pattern",
     );
+  },
+});
+
+Deno.test({
+  name:
+    "svlens cache: generated Pythia (HF files, BPE tokenizer), --text, onnx backend, exact permissions",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    const root = await Deno.makeTempDir({ prefix: "svlens_cache_pythia_" });
+    const dir = `${root}/pythia`, out = `${root}/out`;
+    await generateModel(dir, { architecture: "gpt_neox", preset: "tiny", seed: 3 });
+    await Deno.mkdir(out);
+    const text = "The cat sat on the mat because it was warm";
+    const r = await runCli(
+      [
+        "cache",
+        dir,
+        "--text",
+        text,
+        "--names",
+        "blocks.*.attn.hook_pattern,blocks.0.ln1.hook_*",
+        "--json",
+        "--out",
+        `${out}/p.safetensors`,
+      ],
+      perms(dir, out),
+    );
+    assertEquals(r.code, 0, r.stderr);
+    const loaded = await loadModel(dir);
+    const tokens = (await loadTokenizer(dir)).encode(text);
+    assertEquals(JSON.parse(r.stdout).tokens, tokens);
+    const file = readSafetensors(await Deno.readFile(`${out}/p.safetensors`));
+    const raw = await runWithCache(loaded, [tokens], { backend: "reference" });
+    for (let l = 0; l < loaded.config.nLayers; l++) {
+      const n = `blocks.${l}.attn.hook_pattern`;
+      assertEquals(file.tensors.get(n)!.shape, [
+        1,
+        loaded.config.nHeads,
+        tokens.length,
+        tokens.length,
+      ]);
+      assertClose(file.tensors.get(n)!.data as Float32Array, raw.get(n)!.data, 2e-5, 0, n);
+    }
+    // Processed weights read LNPre: per position, mean 0 and mean square var/(var + ε) where
+    // hook_scale² = var + ε.
+    const x = file.tensors.get("blocks.0.ln1.hook_normalized")!.data as Float32Array;
+    const scale = file.tensors.get("blocks.0.ln1.hook_scale")!.data as Float32Array;
+    const C = loaded.config.dModel, eps = loaded.config.lnEps;
+    for (let t = 0; t < tokens.length; t++) {
+      const row = x.subarray(t * C, (t + 1) * C);
+      const mean = row.reduce((a, b) => a + b, 0) / C;
+      const ms = row.reduce((a, b) => a + b * b, 0) / C;
+      const s2 = scale[t]! ** 2;
+      if (Math.abs(mean) > 1e-5 || Math.abs(ms - (s2 - eps) / s2) > 1e-4) {
+        throw new Error(`LNPre row ${t}: mean ${mean}, mean square ${ms}, scale² ${s2}`);
+      }
+    }
   },
 });
