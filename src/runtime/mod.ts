@@ -65,3 +65,12 @@ export async function runWithCache(
   }
   throw new RangeError(`backend '${backend}' is not one of: onnx, reference`);
 }
+
+/**
+ * Frees the onnxruntime-web sessions cached for `model` (each holds a copy of the weights in
+ * WebAssembly memory). Call it when a model is no longer run; the next run rebuilds them.
+ */
+export async function releaseSessions(model: Model): Promise<void> {
+  const { releaseSessions: release } = await import("./onnx_session.ts");
+  await release(model);
+}

@@ -10,6 +10,7 @@ import {
   hookNames,
   neoxConfig,
   randomModel,
+  releaseSessions,
   runWithCache,
 } from "../../src/runtime/mod.ts";
 import { cachedSessionCount, ortWasmPath } from "../../src/runtime/onnx_session.ts";
@@ -125,6 +126,8 @@ Deno.test({
       [1, 1, 50],
     );
     assertEquals(cachedSessionCount(model), 2, "one session per distinct hook set, reused");
+    await releaseSessions(model);
+    assertEquals(cachedSessionCount(model), 0, "released");
   },
 });
 
