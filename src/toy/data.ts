@@ -116,9 +116,18 @@ export function targetLogits(
 ): Float64Array {
   const n = cfg.nFeatures;
   const m = cfg.keysPerQuery;
-  // byKey[c] lists (a, T_ac) so a key's nonzeros look up the query features they pair with.
-  const byKey: Array<Array<[number, number]>> = Array.from({ length: n }, () => []);
-  for (const pr of cfg.pairs) byKey[pr.key]!.push([pr.query, pr.weight * cfg.targetScale]);
+  // CSR over key features: entries keyStart[c]..keyStart[c+1] hold (a, T_ac) so a key's
+  // nonzeros look up the query features they pair with.
+  const keyStart = new Int32Array(n + 1);
+  for (const pr of cfg.pairs) keyStart[pr.key + 1]!++;
+  for (let c = 0; c < n; c++) keyStart[c + 1]! += keyStart[c]!;
+  const keyA = new Int32Array(cfg.pairs.length), keyW = new Float64Array(cfg.pairs.length);
+  const fill = keyStart.slice(0, n);
+  for (const pr of cfg.pairs) {
+    const at = fill[pr.key]!++;
+    keyA[at] = pr.query;
+    keyW[at] = pr.weight * cfg.targetScale;
+  }
   const dense = new Float64Array(n);
   const out = new Float64Array(batchSize * m);
   const { ptr, idx, val } = features;
@@ -128,8 +137,10 @@ export function targetLogits(
       const t = batchSize + b * m + j;
       let acc = 0;
       for (let q = ptr[t]!; q < ptr[t + 1]!; q++) {
-        const list = byKey[idx[q]!]!;
-        for (const [a, w] of list) acc += w * dense[a]! * val[q]!;
+        const c = idx[q]!;
+        for (let e = keyStart[c]!; e < keyStart[c + 1]!; e++) {
+          acc += keyW[e]! * dense[keyA[e]!]! * val[q]!;
+        }
       }
       out[b * m + j] = acc;
     }
