@@ -8,7 +8,7 @@ import { loadModel } from "../../src/model/load.ts";
 
 const [id, revision] = Deno.args;
 try {
-  const m = await loadModel(id!, { revision, quiet: true });
+  const m = await loadModel(id!, { revision });
   let sum = 0;
   for (const t of m.weights.values()) for (const v of t.data) sum += v;
   console.log(JSON.stringify({

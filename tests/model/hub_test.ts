@@ -348,3 +348,33 @@ Deno.test("hub: downloads with exactly the documented scoped permissions (no sym
     assertEquals(again.code, 0, again.stdout + again.stderr);
   });
 });
+
+Deno.test("hub: HF_HUB_OFFLINE and HF_TOKEN from the environment", async () => {
+  await withHub(async (hub, tmp) => {
+    const cache = `${tmp}/cache`;
+    await Deno.mkdir(cache);
+    const perms = [
+      `--allow-read=${cache}`,
+      `--allow-write=${cache}`,
+      "--allow-env=HF_HUB_CACHE,HF_ENDPOINT,HF_TOKEN,HF_HUB_OFFLINE",
+      "--allow-net=127.0.0.1",
+    ];
+    const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url };
+    const offline = await runDeno(["run", "--quiet", "--no-prompt", ...perms, SCRIPT, ID, "main"], {
+      env: { ...env, HF_HUB_OFFLINE: "1", HF_TOKEN: "hf_env" },
+    });
+    assertEquals(offline.code, 1);
+    assertOk(/offline mode/.test(JSON.parse(offline.stdout).message), offline.stdout);
+    assertEquals(hub.requests.length, 0);
+    const noToken = await runDeno(["run", "--quiet", "--no-prompt", ...perms, SCRIPT, ID, "main"], {
+      env,
+    });
+    assertEquals(noToken.code, 1);
+    assertOk(/HF_TOKEN/.test(JSON.parse(noToken.stdout).message), noToken.stdout);
+    const ok = await runDeno(["run", "--quiet", "--no-prompt", ...perms, SCRIPT, ID, "main"], {
+      env: { ...env, HF_TOKEN: "hf_env" },
+    });
+    assertEquals(ok.code, 0, ok.stdout + ok.stderr);
+    assertEquals(JSON.parse(ok.stdout).commit, COMMIT_B);
+  }, { token: "hf_env" });
+});
