@@ -28,7 +28,8 @@ import { HEAD_COLUMNS, headJson, headRow, sadArrays, sadFigures } from "./_sad_r
 export const USAGE: string = [
   "usage: svlens sad MODEL [--task ioi] [--n 128] [--seed 0] [--heads L.H,...|all]",
   "                  [--tau 0.5|1/m] [--bias offset|augmented|source] [--rotation-seed R]",
-  "                  [--head-types L.H=TYPE,...] [--filter-top] [--backend onnx|reference]",
+  "                  [--head-types L.H=TYPE,...] [--filter-top] [--rotary residual|per-offset]",
+  "                  [--backend onnx|reference]",
   "                  [--revision R] [--out DIR] [--json]",
   "",
   "  MODEL          a Hugging Face-layout model directory (config.json, weights, tokenizer)",
@@ -41,6 +42,8 @@ export const USAGE: string = [
   `  --head-types   IOI roles adding canonical pairs (${HEAD_TYPES.join(", ")});`,
   "                 default on GPT-2 small: 8.6, 4.11, 3.0, 9.9, 9.6, 10.0 as in SAD/ACC",
   "  --filter-top   drop prompts whose top prediction at END is not the IO name (ACC)",
+  "  --rotary       rotary models: residual (rotated residuals, one basis per head; default)",
+  "                 or per-offset (one SVD per relative offset, ACC 2025)",
   "  --backend      forward pass: onnx (onnxruntime-web, default) or reference (pure TS)",
   "  --out DIR      write DIR/results.json, DIR/arrays.safetensors, DIR/report.html",
   "  --json         print only the JSON summary (per head) on stdout",
@@ -56,6 +59,7 @@ const OPTIONS = {
   "rotation-seed": { type: "string" },
   "head-types": { type: "string" },
   "filter-top": { type: "boolean" },
+  rotary: { type: "string" },
   backend: { type: "string" },
   revision: { type: "string" },
   out: { type: "string" },
@@ -78,6 +82,15 @@ export function biasOption(value: string | undefined): BiasVariant {
   const v = value ?? "offset";
   if (v !== "offset" && v !== "augmented" && v !== "source") {
     throw new UsageError(`--bias must be offset, augmented or source, got '${v}'\n${USAGE}`);
+  }
+  return v;
+}
+
+/** Parses `--rotary`. */
+export function rotaryOption(value: string | undefined): "residual" | "per-offset" {
+  const v = value ?? "residual";
+  if (v !== "residual" && v !== "per-offset") {
+    throw new UsageError(`--rotary must be residual or per-offset, got '${v}'\n${USAGE}`);
   }
   return v;
 }
@@ -118,6 +131,7 @@ export async function run(args: string[]): Promise<number> {
   const tau = tauOption(values.tau);
   const bias = biasOption(values.bias);
   const headTypes = headTypesOption(values["head-types"]);
+  const rotary = rotaryOption(values.rotary);
   const backend = values.backend ?? "onnx";
   if (backend !== "onnx" && backend !== "reference") {
     throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${USAGE}`);
@@ -146,6 +160,7 @@ export async function run(args: string[]): Promise<number> {
       bias,
       headTypes,
       filterTopPrediction: values["filter-top"] === true,
+      rotary,
       backend,
       onHead: (l, h) => bar.tick(1, `${l}.${h}`),
     });
@@ -175,9 +190,11 @@ export async function run(args: string[]): Promise<number> {
     nRecon: "ACC rule: l̃ > 0, signed descending sort, round(cumsum/l̃, 5) ≥ 1",
     sparseness: "Rolls–Tovee (Σ|c|)²/(K Σc²) of the contribution vector, lower = sparser",
     rotation: "one Haar-random K×K Q per head from Rng(rotationSeed), drawn in layer-major order",
-    rotary: model.config.rotaryDim > 0
-      ? "rotated residuals, one basis per head (ACC++ / method.md §4.6)"
-      : "none",
+    rotary: model.config.rotaryDim === 0
+      ? "none"
+      : rotary === "residual"
+      ? "residual: rotated residuals, one basis per head (ACC++ / method.md §4.6)"
+      : "per-offset: one SVD per relative offset s − d, key bias augmented (ACC 2025)",
     units: "unscaled bilinear form (q·k, not divided by √d_head)",
   };
   const jsonHeads = result.heads.map((h) => headJson(h.summary));

@@ -26,13 +26,14 @@ import {
   sweepCurves,
 } from "../sad/mod.ts";
 import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
-import { biasOption, headTypesOption, tauOption } from "./sad.ts";
+import { biasOption, headTypesOption, rotaryOption, tauOption } from "./sad.ts";
 
 /** The usage text. */
 export const USAGE: string = [
   "usage: svlens sweep MODEL --revisions step1000,step2000,...|pythia-all|pythia-130",
   "                    [--head L.H | --heads L.H,...|all] [--shard i/n] [--n 128] [--seed 0]",
   "                    [--tau 0.5|1/m] [--bias offset|augmented|source] [--rotation-seed R]",
+  "                    [--rotary residual|per-offset]",
   "                    [--backend onnx|reference] --out DIR [--json]",
   "       svlens sweep MODEL --revisions ... --merge [--from DIR,...] --out DIR [--json]",
   "",
@@ -58,6 +59,7 @@ const OPTIONS = {
   bias: { type: "string" },
   "rotation-seed": { type: "string" },
   "head-types": { type: "string" },
+  rotary: { type: "string" },
   backend: { type: "string" },
   merge: { type: "boolean" },
   from: { type: "string" },
@@ -125,6 +127,7 @@ export async function run(args: string[]): Promise<number> {
   const tau = tauOption(values.tau);
   const bias = biasOption(values.bias);
   const headTypes = headTypesOption(values["head-types"]);
+  const rotary = rotaryOption(values.rotary);
   const backend = values.backend ?? "onnx";
   if (backend !== "onnx" && backend !== "reference") {
     throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${USAGE}`);
@@ -142,6 +145,7 @@ export async function run(args: string[]): Promise<number> {
     tau,
     bias,
     headTypes: headTypes ? Object.fromEntries(headTypes) : "default",
+    rotary,
   };
   const key = JSON.stringify(parameters);
 
@@ -192,6 +196,7 @@ export async function run(args: string[]): Promise<number> {
         tau,
         bias,
         headTypes,
+        rotary,
         backend,
       });
       const record: RevisionRecord = {

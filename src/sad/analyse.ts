@@ -24,6 +24,7 @@ import {
   type Tau,
 } from "./firings.ts";
 import { nRecon, sparseness } from "./metrics.ts";
+import { perOffsetContributions, perOffsetHead } from "./per_offset.ts";
 
 /** One decomposed firing. */
 export interface FiringResult extends Firing {
@@ -51,6 +52,11 @@ export interface AnalyseOptions {
   headType?: HeadType;
   /** Keep each firing's contribution vector (memory: K doubles per firing). */
   keepContributions?: boolean;
+  /**
+   * Rotary heads: `residual` (default; ACC++: rotated residuals, one basis per head) or
+   * `per-offset` (ACC 2025: one SVD per relative offset, key bias augmented). Ignored otherwise.
+   */
+  rotary?: "residual" | "per-offset";
 }
 
 /** The activations one layer's SAD reads (TL hook names and shapes). */
@@ -134,6 +140,9 @@ export function analyseHead(
   if (positions.length !== batch) {
     throw new SvlensError(`${positions.length} prompt positions given for a batch of ${batch}`);
   }
+  const perOffset = rotaryDim > 0 && options.rotary === "per-offset"
+    ? perOffsetHead(weights, spec)
+    : undefined;
   const x = acts.normalized.data;
   const pat = acts.pattern.data;
   const tau = options.tau ?? 0.5;
@@ -151,9 +160,8 @@ export function analyseHead(
     if (rotaryDim > 0) {
       keys = [];
       for (let t = 0; t <= maxQuery; t++) {
-        keys.push(
-          rotate(projectResidual(weights.wK, x, rowOf(t), weights.bK), t, spec),
-        );
+        const k = projectResidual(weights.wK, x, rowOf(t), weights.bK);
+        keys.push(perOffset ? k : rotate(k, t, spec));
       }
     } else {
       prefix = [];
@@ -170,8 +178,24 @@ export function analyseHead(
       let q = queries.get(f.query);
       if (!q) {
         q = projectResidual(weights.wQ, x, rowOf(f.query), weights.bQ);
-        if (rotaryDim > 0) q = rotate(q, f.query, spec);
+        if (rotaryDim > 0 && !perOffset) q = rotate(q, f.query, spec);
         queries.set(f.query, q);
+      }
+      const where = `head ${layer}.${head}, prompt ${b}, query ${f.query} → key ${f.key}`;
+      if (perOffset) {
+        const po = perOffsetContributions(perOffset, f.query, f.key, q, keys!, rotation, where);
+        const result: FiringResult = {
+          ...f,
+          prompt: b,
+          lTilde: po.lTilde,
+          nRecon: nRecon(po.c, po.lTilde),
+          sparseness: sparseness(po.c),
+          rotatedNRecon: nRecon(po.rotated, po.lTilde),
+          rotatedSparseness: sparseness(po.rotated),
+        };
+        if (options.keepContributions) result.contributions = po.c;
+        results.push(result);
+        continue;
       }
       let dk: Float64Array;
       if (keys) {
@@ -192,7 +216,6 @@ export function analyseHead(
         }
         dk = projectResidual(weights.wK, dx, 0);
       }
-      const where = `head ${layer}.${head}, prompt ${b}, query ${f.query} → key ${f.key}`;
       const fc = firingContributions(basis, q, dk, where);
       const rotated = rotatedContributions(rotation, fc, where);
       const result: FiringResult = {

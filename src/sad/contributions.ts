@@ -66,7 +66,10 @@ export function firingContributions(
   return { c, lTilde, a, sb };
 }
 
-function checkSum(sum: number, lTilde: number, abs: number, where: string): void {
+/**
+ * Throws `NumericalError` unless |sum − l̃| ≤ 1e-6 · max(|l̃|, Σ|cₖ|) (`abs` = Σ|cₖ|).
+ */
+export function checkSum(sum: number, lTilde: number, abs: number, where: string): void {
   const scale = Math.max(Math.abs(lTilde), abs);
   if (!(Math.abs(sum - lTilde) <= SUM_CHECK_RTOL * scale) || !Number.isFinite(sum)) {
     throw new NumericalError(

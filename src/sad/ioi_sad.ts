@@ -40,6 +40,8 @@ export interface IoiSadOptions {
   headTypes?: ReadonlyMap<string, HeadType>;
   /** Drop prompts whose top prediction at END is not the IO token (ACC). Default false. */
   filterTopPrediction?: boolean;
+  /** Rotary heads: `residual` (one basis per head, default) or `per-offset` (ACC 2025). */
+  rotary?: "residual" | "per-offset";
   /** Forward backend (default `onnx`). */
   backend?: Backend;
   /** Called after each head (for progress). */

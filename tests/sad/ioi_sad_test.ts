@@ -3,8 +3,10 @@ import { runWithCache } from "../../src/runtime/mod.ts";
 import { foldedRandomModel, ioiWordTokenizer } from "./_fixtures.ts";
 import { sadOnIoi } from "../../src/sad/mod.ts";
 
-for (const rotary of [false, true]) {
-  Deno.test(`sadOnIoi (${rotary ? "rotary" : "GPT-2"}): sums check, l̃ equals the forward scores, canonical pairs`, async () => {
+for (
+  const [rotary, mode] of [[false, "residual"], [true, "residual"], [true, "per-offset"]] as const
+) {
+  Deno.test(`sadOnIoi (${rotary ? `rotary, ${mode}` : "GPT-2"}): sums check, l̃ equals the forward scores, canonical pairs`, async () => {
     const tok = ioiWordTokenizer();
     const model = foldedRandomModel(rotary, tok.size);
     const result = await sadOnIoi(model, tok, {
@@ -13,6 +15,7 @@ for (const rotary of [false, true]) {
       tau: "1/m",
       backend: "reference",
       headTypes: new Map([["1.0", "name-mover"], ["0.1", "previous-token"]]),
+      rotary: mode,
     });
     assertEquals(result.heads.length, 4);
     assertEquals(result.analysed.length, 12);

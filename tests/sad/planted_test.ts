@@ -9,8 +9,13 @@ import {
   summarizeHead,
 } from "../../src/sad/mod.ts";
 
-for (const architecture of ["gpt2", "gpt_neox"] as const) {
-  Deno.test(`planted ${architecture} model: N_recon = 1 and S = 1/K on planted firings; rotation is denser`, async () => {
+for (
+  const [architecture, rotary] of [["gpt2", "residual"], ["gpt_neox", "residual"], [
+    "gpt_neox",
+    "per-offset",
+  ]] as const
+) {
+  Deno.test(`planted ${architecture} model (${rotary}): N_recon = 1 and S = 1/K on planted firings; rotation is denser`, async () => {
     const { model, plants } = plantedModel({ architecture, nLayers: 2, nHeads: 4, seed: 4 });
     const K = model.config.dHead;
     const { tokens, planted } = plantedPrompts(plants, model.config.dVocab, { n: 24, length: 10 });
@@ -38,7 +43,9 @@ for (const architecture of ["gpt2", "gpt_neox"] as const) {
         pattern: cache.get(`blocks.${layer}.attn.hook_pattern`)!,
       };
       const scores = cache.get(`blocks.${layer}.attn.hook_attn_scores`)!;
-      const result = analyseHead(model, layer, head, acts, positions, rotations(layer, head));
+      const result = analyseHead(model, layer, head, acts, positions, rotations(layer, head), {
+        rotary,
+      });
       const mine = result.firings.filter((f) =>
         tokens[f.prompt]![f.query] === plant.queryToken &&
         tokens[f.prompt]![f.key] === plant.keyToken
