@@ -40,8 +40,9 @@ export function gelu(x: number, act: "gelu_new" | "gelu"): number {
 }
 
 /**
- * `out[t, oOff + j·oStride…]`: `out[t·outRow + outOff + j] = bias[bOff + j] + Σ_i inp[t·C + i]
- * W[wOff + i·OC + j]` for `t < T`, `j < OC` (W row-major `[C, OC]`, TL layout).
+ * `out[t·outRow + outOff + j] = bias[bOff + j] + Σ_i inp[t·C + i] · W[wOff + i·OC + j]` for
+ * `t < T`, `j < OC` (W row-major `[C, OC]`, TL layout). Four rows of `inp` share each pass over
+ * W, which is what bounds speed (W is re-read T/4 times, not T).
  */
 function matmul(
   out: Float32Array,
@@ -56,15 +57,36 @@ function matmul(
   bias: Float32Array | undefined,
   bOff: number,
 ): void {
-  const acc = new Float64Array(OC);
-  for (let t = 0; t < T; t++) {
-    for (let j = 0; j < OC; j++) acc[j] = bias === undefined ? 0 : bias[bOff + j]!;
-    for (let i = 0; i < C; i++) {
-      const xi = inp[t * C + i]!;
-      const row = wOff + i * OC;
-      for (let j = 0; j < OC; j++) acc[j]! += xi * W[row + j]!;
+  const acc = [
+    new Float64Array(OC),
+    new Float64Array(OC),
+    new Float64Array(OC),
+    new Float64Array(OC),
+  ];
+  for (let t0 = 0; t0 < T; t0 += 4) {
+    const rows = Math.min(4, T - t0);
+    for (let r = 0; r < 4; r++) {
+      for (let j = 0; j < OC; j++) acc[r]![j] = bias === undefined ? 0 : bias[bOff + j]!;
     }
-    for (let j = 0; j < OC; j++) out[t * outRow + outOff + j] = acc[j]!;
+    const [a0, a1, a2, a3] = acc as [Float64Array, Float64Array, Float64Array, Float64Array];
+    for (let i = 0; i < C; i++) {
+      // Rows past T read row t0 again; their sums are never stored.
+      const x0 = inp[t0 * C + i]!;
+      const x1 = rows > 1 ? inp[(t0 + 1) * C + i]! : x0;
+      const x2 = rows > 2 ? inp[(t0 + 2) * C + i]! : x0;
+      const x3 = rows > 3 ? inp[(t0 + 3) * C + i]! : x0;
+      const row = wOff + i * OC;
+      for (let j = 0; j < OC; j++) {
+        const w = W[row + j]!;
+        a0[j]! += x0 * w;
+        a1[j]! += x1 * w;
+        a2[j]! += x2 * w;
+        a3[j]! += x3 * w;
+      }
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < OC; j++) out[(t0 + r) * outRow + outOff + j] = acc[r]![j]!;
+    }
   }
 }
 
