@@ -3,6 +3,9 @@ import { readTorchBin } from "../../src/model/torch_bin.ts";
 import { PyGlobal, unpickle } from "../../src/model/pickle.ts";
 import { assertEquals, assertOk, assertThrows } from "../_assert.ts";
 import { HAS_NUMPY } from "../_helpers.ts";
+import { generateModel } from "../../src/model/generate.ts";
+import { loadModel } from "../../src/model/load.ts";
+import { SafetensorsFile } from "../../src/model/safetensors_file.ts";
 
 const HELPER = new URL("./_torch_pickle.py", import.meta.url).pathname;
 
@@ -236,4 +239,53 @@ Deno.test("torch_bin: non-zip, legacy and broken archives are refused", () => {
     ModelFormatError,
     /corrupt zip|no <archive>/,
   );
+});
+
+Deno.test({
+  name:
+    "torch_bin: a python-written GPT2LMHeadModel-style .bin (tied lm_head storage, bool mask) loads",
+  ignore: !HAS_NUMPY,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      await generateModel(`${dir}/st`, {
+        architecture: "gpt2",
+        nLayers: 1,
+        nHeads: 2,
+        dModel: 8,
+        dVocab: 12,
+        nCtx: 4,
+        prefixed: true,
+        seed: 4,
+      });
+      const f = await SafetensorsFile.open(`${dir}/st/model.safetensors`);
+      const spec: Record<string, Spec> = {};
+      for (const name of f.names()) {
+        const t = await f.read(name);
+        spec[name] = { dtype: "f32", shape: t.shape, data: [...(t.data as Float32Array)] };
+      }
+      f.close();
+      spec["transformer.h.0.attn.bias"] = {
+        dtype: "bool",
+        shape: [1, 1, 4, 4],
+        data: Array.from({ length: 16 }, (_, i) => ((i % 4) <= (i >> 2) ? 1 : 0)),
+      };
+      spec["lm_head.weight"] = {
+        dtype: "f32",
+        shape: [12, 8],
+        data: [],
+        share: "transformer.wte.weight",
+      };
+      await Deno.mkdir(`${dir}/bin`);
+      await Deno.copyFile(`${dir}/st/config.json`, `${dir}/bin/config.json`);
+      await Deno.writeFile(`${dir}/bin/pytorch_model.bin`, await torchZip(spec));
+      const a = await loadModel(`${dir}/st`);
+      const b = await loadModel(`${dir}/bin`);
+      assertEquals(b.weightFile, "pytorch_model.bin");
+      assertEquals([...b.weights.keys()], [...a.weights.keys()]);
+      for (const [k, t] of a.weights) assertEquals(b.weights.get(k)!.data, t.data, k);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });
