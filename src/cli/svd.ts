@@ -259,6 +259,14 @@ export async function run(args: string[]): Promise<number> {
   const quiet = values.json === true;
 
   const started = performance.now();
+  // Wall seconds per phase (reported in the summary; the benchmark reads them).
+  const timings = { load: 0, process: 0, svd: 0, readout: 0, write: 0 };
+  let mark = started;
+  const lap = (phase: keyof typeof timings): void => {
+    const now = performance.now();
+    timings[phase] += (now - mark) / 1000;
+    mark = now;
+  };
   const loaded = await loadModel(modelId, { revision: values.revision, offline: values.offline });
   const { config } = loaded;
   const heads = requested ?? allHeads(loaded);
@@ -277,9 +285,10 @@ export async function run(args: string[]): Promise<number> {
     );
   }
   const tokenizer = loaded.tokenizer ? await loadTokenizer(loaded.tokenizer.dir) : undefined;
-  const loadSeconds = (performance.now() - started) / 1000;
+  lap("load");
   dropUnused(loaded);
   const model = processWeights(loaded, values.raw ? NO_PROCESSING : { inPlace: true });
+  lap("process");
   const threads = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
 
   const scaleNote = `singular values are of the unscaled bilinear form; softmax logits are ` +
@@ -315,11 +324,14 @@ export async function run(args: string[]): Promise<number> {
       if (values.out !== undefined) addHeadArrays(h, arrays);
     }
     bar.done();
+    lap("svd");
     const readouts = readoutTriplets(model, leading, { topK, threads });
+    lap("readout");
     all.push(...summaries);
     allReadouts.push(...readouts);
     if (values.out !== undefined) {
       figs.push(...figures(model, circuit, summaries, readouts, tokenizer, scaleNote));
+      lap("write");
     }
   }
   const seconds = (performance.now() - started) / 1000;
@@ -361,8 +373,8 @@ export async function run(args: string[]): Promise<number> {
   const summary = {
     heads: all.length,
     circuits,
-    loadSeconds,
     seconds,
+    timings,
     maxSigma1: Math.max(...all.map((h) => h.singularValues[0] ?? 0)),
     meanEffectiveRank: all.reduce((a, h) => a + h.effectiveRank, 0) / Math.max(1, all.length),
     headsWithDegeneracy: all.filter((h) => h.hasDegeneracy).length,
@@ -378,6 +390,7 @@ export async function run(args: string[]): Promise<number> {
       heads: headJson,
     };
     await writeRun(values.out, results, arrays);
+    lap("write");
   }
 
   if (values.json) {
