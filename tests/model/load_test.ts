@@ -3,7 +3,8 @@ import { parseConfig } from "../../src/model/config.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { encodeSafetensors, readSafetensors } from "../../src/model/safetensors.ts";
 import { assertAllClose, assertEquals, assertOk, assertRejects, assertThrows } from "../_assert.ts";
-import { FIXTURES, HAS_FIXTURES, HAS_NUMPY } from "../_helpers.ts";
+import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runDeno } from "../_helpers.ts";
+import { generateModel } from "../../src/model/generate.ts";
 
 Deno.test("config: GPT-2 and GPT-NeoX configs normalise like TransformerLens", () => {
   const gpt2 = parseConfig({
@@ -311,4 +312,31 @@ Deno.test({
     assertEquals(m.tokenizer?.files.includes("vocab.json"), true);
     assertEquals(m.tokenizer?.files.includes("merges.txt"), true);
   },
+});
+
+Deno.test("load: a local directory needs only --allow-read=<dir> (no env, no net)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await generateModel(dir, {
+      architecture: "gpt2",
+      nLayers: 1,
+      nHeads: 2,
+      dModel: 8,
+      dVocab: 12,
+      nCtx: 4,
+    });
+    const script = new URL("./_load_script.ts", import.meta.url).pathname;
+    const res = await runDeno([
+      "run",
+      "--quiet",
+      "--no-prompt",
+      `--allow-read=${dir}`,
+      script,
+      dir,
+    ]);
+    assertEquals(res.code, 0, res.stdout + res.stderr);
+    assertEquals(JSON.parse(res.stdout).dModel, 8);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
