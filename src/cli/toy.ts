@@ -75,7 +75,8 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
   if (values.json) {
-    console.log(JSON.stringify({ ...results.summary, outDir: out }, jsonNumber, 2));
+    const extra = results.points === undefined ? {} : { points: results.points };
+    console.log(JSON.stringify({ ...results.summary, ...extra, outDir: out }, jsonNumber, 2));
   } else {
     console.log(humanTable(result));
     console.error(`report: ${out}/report.html  (results.json, arrays.safetensors beside it)`);
@@ -272,11 +273,13 @@ export function buildResults(
     if (p.train.mu) arrays[`${prefix}mu`] = { shape: [d], data: p.train.mu };
   };
   let summary: Record<string, unknown>;
+  let detail: Record<string, unknown>;
   let figures: Figure[];
   if (!pr.sweep) {
     const p = res.points[0]!;
     addPoint(p, "");
-    summary = { preset: pr.name, ...p.summary, matches: p.alignment.matches };
+    summary = { preset: pr.name, ...p.summary };
+    detail = { matches: p.alignment.matches };
     figures = [...pointFigures(p), summaryTable(p)];
   } else {
     const sw = pr.sweep;
@@ -293,8 +296,8 @@ export function buildResults(
       theoryCos: ys("theoryCos"),
       normEX: ys("normEX"),
       rho: ys("rho"),
-      points: res.points.map((p, i) => ({ [sw.field]: xs[i], ...p.summary })),
     };
+    detail = { points: res.points.map((p, i) => ({ [sw.field]: xs[i], ...p.summary })) };
     figures = [
       {
         kind: "line",
@@ -372,6 +375,7 @@ export function buildResults(
       anisotropyDefinition: "x = W f + α·μ̂ (μ̂ random unit vector); ρ = ‖E_X‖₂/√E‖x‖²",
     },
     summary: { ...summary, seconds: res.seconds },
+    ...detail,
     figures,
   };
   return { results, arrays };

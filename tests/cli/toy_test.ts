@@ -1,5 +1,6 @@
 import { runCli } from "../_helpers.ts";
 import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
+import { assertValidResults } from "../report/_schema.ts";
 
 /** The documented permissions of `svlens toy`: read/write on the output directory only. */
 const perms = (dir: string) => [`--allow-write=${dir}`, `--allow-read=${dir}`];
@@ -21,7 +22,9 @@ Deno.test("svlens toy --json: runs with exactly the documented permissions, writ
     }
     assertEquals(summary.preset, "single-pair");
     const results = JSON.parse(await Deno.readTextFile(`${out}/results.json`));
+    assertValidResults(results); // the versioned results.json schema
     assertEquals(results.command, "toy");
+    assertEquals(results.matches.length, 1);
     assertEquals(results.seed, 3);
     assertEquals(results.parameters.steps, 30);
     assertEquals(results.parameters.featureProb, 0.1);
@@ -55,4 +58,28 @@ Deno.test("svlens toy: usage errors exit 2, missing write permission exits 1 nam
   const denied = await runCli(["toy", "--steps", "2", "--out", "/tmp/svlens_toy_denied"]);
   assertEquals(denied.code, 1);
   assertMatch(denied.stderr, /--allow-write=\/tmp\/svlens_toy_denied/);
+});
+
+Deno.test("svlens toy --preset anisotropy --json: per-point values with ‖E_X‖₂ and ρ", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "svlens_toy_" });
+  try {
+    const res = await runCli(
+      ["toy", "--preset", "anisotropy", "--steps", "3", "--out", dir, "--json"],
+      perms(dir),
+    );
+    assertEquals(res.code, 0, res.stderr);
+    const s = JSON.parse(res.stdout);
+    assertEquals(s.field, "anisotropy");
+    assertEquals(s.points.length, s.values.length);
+    for (const p of s.points) {
+      for (const key of ["anisotropy", "meanMatchedCos", "normEX", "rho", "sigmaGap"]) {
+        assertOk(typeof p[key] === "number", `point.${key}`);
+      }
+    }
+    // ρ grows with the offset α.
+    assertOk(s.rho[s.rho.length - 1] > s.rho[0] + 0.5, `rho ${s.rho}`);
+    assertValidResults(JSON.parse(await Deno.readTextFile(`${dir}/results.json`)));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
