@@ -37,10 +37,12 @@ import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
 /** The usage text printed with `--help` and on usage errors. */
 export const USAGE: string = [
   "usage: svlens svd MODEL [--revision R] [--circuit qk|ov|qk,ov] [--bias VARIANT] [--heads L.H,...]",
-  "                  [--top-k N] [--readout N] [--rotary-offset D] [--raw] [--out DIR] [--json]",
+  "                  [--top-k N] [--readout N] [--rotary-offset D] [--raw] [--offline] [--out DIR]",
+  "                  [--json]",
   "",
   "  MODEL            a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer)",
   "  --revision R     Hub revision (branch, tag, commit, e.g. step1000)",
+  "  --offline        Hub ids: use only the local Hugging Face cache",
   "  --circuit        qk (default), ov, or qk,ov for both",
   "  --bias           QK bias handling: offset (default; ACC++: Ω = W_Q W_Kᵀ, biases as residual",
   "                   offsets), augmented (SAD 2024: (d+1)×(d+1)), source / destination (ACC",
@@ -104,13 +106,19 @@ function parseOffset(value: string | undefined): number | undefined {
   return n;
 }
 
-/** A token id as readable text (JSON-quoted so spaces and newlines show). */
+/**
+ * A token id as readable text, JSON-quoted so spaces and newlines show; a token that is not valid
+ * UTF-8 on its own (a byte of a multi-byte character) shows its vocabulary entry in brackets.
+ */
 function tokenText(tokenizer: Tokenizer | undefined, id: number): string {
   if (tokenizer === undefined) return `#${id}`;
   try {
-    return JSON.stringify(tokenizer.tokenToString(id));
+    const text = tokenizer.tokenToString(id);
+    if (!text.includes("\uFFFD")) return JSON.stringify(text);
+    const raw = tokenizer.idToToken(id);
+    return raw === undefined ? `#${id}` : `[${raw}]`;
   } catch {
-    return `#${id}`;
+    return `#${id}`; // ids beyond the tokenizer's vocabulary (padded embedding rows)
   }
 }
 
@@ -239,6 +247,10 @@ function readoutJson(r: TripletReadout, tokenizer: Tokenizer | undefined) {
     })),
   });
   return { k: r.k, sigma: r.sigma, u: side(r.u), v: side(r.v) };
+}
+
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
 }
 
 /** Runs `svlens svd` with the arguments after the command name; returns the exit status. */
@@ -373,8 +385,8 @@ export async function run(args: string[]): Promise<number> {
   const summary = {
     heads: all.length,
     circuits,
-    seconds,
-    timings,
+    seconds: round3(seconds),
+    timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, round3(v)])),
     maxSigma1: Math.max(...all.map((h) => h.singularValues[0] ?? 0)),
     meanEffectiveRank: all.reduce((a, h) => a + h.effectiveRank, 0) / Math.max(1, all.length),
     headsWithDegeneracy: all.filter((h) => h.hasDegeneracy).length,
