@@ -2,6 +2,7 @@ import { assertEquals, assertOk } from "../_assert.ts";
 import { ROOT, runCli } from "../_helpers.ts";
 import { assertValidResults } from "../report/_schema.ts";
 import { writeGpt2Dir } from "./_gpt2_dir.ts";
+import { startHubServer } from "../_hub_server.ts";
 
 // Documented permissions of `svlens sweep` on local checkpoint directories (README):
 // --allow-read=MODEL,OUT --allow-write=OUT (+ --unstable-raw-imports for the onnx backend).
@@ -21,7 +22,7 @@ function sweepArgs(model: string, out: string, extra: string[] = []): string[] {
     "--revisions",
     REVS.join(","),
     "--n",
-    "12",
+    "8",
     "--backend",
     "reference",
     "--out",
@@ -44,7 +45,7 @@ async function comparable(dir: string): Promise<unknown> {
   return r;
 }
 
-Deno.test("svlens sweep: resumable after a kill; two shards merged equal one unsharded run", async (t) => {
+Deno.test("svlens sweep: resumable after a kill; shards merge to the unsharded run; Hub revisions", async (t) => {
   const tmp = await Deno.makeTempDir();
   try {
     const model = `${tmp}/ckpt`;
@@ -113,73 +114,54 @@ Deno.test("svlens sweep: resumable after a kill; two shards merged equal one uns
       assertEquals(await comparable(merged), await comparable(clean));
     });
 
+    await t.step(
+      "Hub revisions (loopback Hub server) give the same curves; a rerun needs no network",
+      async () => {
+        const refs: Record<string, string> = {};
+        const commits: Record<string, Record<string, Uint8Array>> = {};
+        for (const [i, rev] of REVS.entries()) {
+          const commit = `${i}`.repeat(40);
+          refs[rev] = commit;
+          commits[commit] = {};
+          for (const f of ["config.json", "model.safetensors", "vocab.json", "merges.txt"]) {
+            commits[commit]![f] = await Deno.readFile(`${model}/${rev}/${f}`);
+          }
+        }
+        const server = await startHubServer({
+          repos: { "svlens-test/tiny-ckpt": { refs, commits } },
+        });
+        try {
+          const cache = `${tmp}/hf`, out = `${tmp}/hub-run`;
+          const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: server.url };
+          const hub = await runCli(sweepArgs("svlens-test/tiny-ckpt", out), [
+            `--allow-net=${new URL(server.url).host}`,
+            "--allow-env=HF_HUB_CACHE,HF_ENDPOINT",
+            `--allow-read=${cache},${out}`,
+            `--allow-write=${cache},${out}`,
+          ], { env });
+          assertEquals(hub.code, 0, hub.stderr);
+          assertEquals(JSON.parse(hub.stdout).curves, JSON.parse(full.stdout).curves);
+          assertOk(server.requests.some((r) => r.includes("/resolve/step10/")));
+          // every revision is done: no network permission, no cache write needed
+          const again = await runCli(sweepArgs("svlens-test/tiny-ckpt", out), [
+            "--allow-env=HF_HUB_CACHE,HF_ENDPOINT",
+            `--allow-read=${cache},${out}`,
+            `--allow-write=${out}`,
+          ], { env });
+          assertEquals(again.code, 0, again.stderr);
+          assertEquals(JSON.parse(again.stdout).done, REVS.length);
+        } finally {
+          await server.close();
+        }
+      },
+    );
+
     await t.step("other parameters into the same OUT are refused", async () => {
       const clash = await runCli(sweepArgs(model, clean, ["--seed", "9"]), perms(model, clean));
       assertEquals(clash.code, 1);
       assertOk(/different sweep parameters/.test(clash.stderr), clash.stderr);
     });
   } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
-});
-
-Deno.test("svlens sweep over Hub revisions (loopback Hub server): equals the local run; rerun needs no network", async () => {
-  const { startHubServer } = await import("../_hub_server.ts");
-  const tmp = await Deno.makeTempDir();
-  const revs = REVS.slice(0, 3);
-  const local = `${tmp}/ckpt`;
-  for (const [i, rev] of revs.entries()) {
-    await writeGpt2Dir(`${local}/${rev}`, { nLayer: 1, nHead: 2, nEmbd: 16, seed: 100 + i });
-  }
-  const refs: Record<string, string> = {};
-  const commits: Record<string, Record<string, Uint8Array>> = {};
-  for (const [i, rev] of revs.entries()) {
-    const commit = `${i}`.repeat(40);
-    refs[rev] = commit;
-    commits[commit] = {};
-    for (const f of ["config.json", "model.safetensors", "vocab.json", "merges.txt"]) {
-      commits[commit]![f] = await Deno.readFile(`${local}/${rev}/${f}`);
-    }
-  }
-  const server = await startHubServer({ repos: { "svlens-test/tiny-ckpt": { refs, commits } } });
-  try {
-    const cache = `${tmp}/hf`, out = `${tmp}/hub-run`, localOut = `${tmp}/local-run`;
-    const args = (model: string, o: string) => [
-      "sweep",
-      model,
-      "--revisions",
-      revs.join(","),
-      "--n",
-      "8",
-      "--backend",
-      "reference",
-      "--out",
-      o,
-      "--json",
-    ];
-    const hubPerms = [
-      `--allow-net=${new URL(server.url).host}`,
-      "--allow-env=HF_HUB_CACHE,HF_ENDPOINT",
-      `--allow-read=${cache},${out}`,
-      `--allow-write=${cache},${out}`,
-    ];
-    const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: server.url };
-    const hub = await runCli(args("svlens-test/tiny-ckpt", out), hubPerms, { env });
-    assertEquals(hub.code, 0, hub.stderr);
-    const loc = await runCli(args(local, localOut), perms(local, localOut));
-    assertEquals(loc.code, 0, loc.stderr);
-    assertEquals(JSON.parse(hub.stdout).curves, JSON.parse(loc.stdout).curves);
-    assertOk(server.requests.some((r) => r.includes("/resolve/step10/")));
-    // Rerun: every revision is already done, so no network permission is needed at all.
-    const again = await runCli(args("svlens-test/tiny-ckpt", out), [
-      "--allow-env=HF_HUB_CACHE,HF_ENDPOINT",
-      `--allow-read=${cache},${out}`,
-      `--allow-write=${out}`,
-    ], { env });
-    assertEquals(again.code, 0, again.stderr);
-    assertEquals(JSON.parse(again.stdout).done, revs.length);
-  } finally {
-    await server.close();
     await Deno.remove(tmp, { recursive: true });
   }
 });
