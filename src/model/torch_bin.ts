@@ -11,6 +11,7 @@
 import { unzipSync } from "npm:fflate@0.8.3";
 import { ModelFormatError } from "../errors.ts";
 import { describe, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from "./pickle.ts";
+import { decodeTensor, type SafetensorsDtype } from "./safetensors.ts";
 
 /** A tensor read from a PyTorch checkpoint. */
 export interface TorchTensor {
@@ -71,22 +72,38 @@ function intTuple(v: PyValue, what: string, source: string): number[] {
   return v.items.map((x, i) => asInt(x, `${what}[${i}]`, source));
 }
 
-let halfTable: Float32Array | undefined;
-function half(bits: number): number {
-  if (!halfTable) {
-    halfTable = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) {
-      const s = h & 0x8000 ? -1 : 1;
-      const e = (h >> 10) & 0x1f;
-      const f = h & 0x3ff;
-      halfTable[h] = e === 0
-        ? s * f * 2 ** -24
-        : e === 31
-        ? (f ? NaN : s * Infinity)
-        : s * (1 + f / 1024) * 2 ** (e - 15);
-    }
+/** Storage types that map onto a safetensors dtype (decoded by the same code). */
+const DTYPE_OF: Readonly<Record<string, SafetensorsDtype>> = {
+  FloatStorage: "F32",
+  HalfStorage: "F16",
+  BFloat16Storage: "BF16",
+  DoubleStorage: "F64",
+  LongStorage: "I64",
+  IntStorage: "I32",
+};
+
+/** Decodes `numel` contiguous little-endian elements of storage type `type`. */
+function decodeElements(
+  type: string,
+  shape: number[],
+  bytes: Uint8Array,
+  source: string,
+): TorchTensor["data"] {
+  const dtype = DTYPE_OF[type];
+  if (dtype) {
+    const entry = { dtype, shape, dataOffsets: [0, bytes.length] as [number, number] };
+    return decodeTensor(entry, bytes, {}, source).data as TorchTensor["data"];
   }
-  return halfTable[bits]!;
+  const out = new Int32Array(bytes.length / STORAGES[type]!);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let i = 0; i < out.length; i++) {
+    out[i] = type === "ShortStorage"
+      ? dv.getInt16(2 * i, true)
+      : type === "CharStorage"
+      ? dv.getInt8(i)
+      : dv.getUint8(i); // ByteStorage, BoolStorage
+  }
+  return out;
 }
 
 /** `_rebuild_tensor_v2(storage, offset, size, stride, ...)`: gathers a strided view. */
@@ -133,55 +150,27 @@ function rebuildTensor(args: readonly PyValue[], source: string): OpaqueTensor {
         `storage ${storage.key} (${storageLen} elements)`,
     );
   }
-  const dv = new DataView(storage.bytes.buffer, storage.bytes.byteOffset, storage.bytes.byteLength);
-  const read = (idx: number): number => {
-    const b = idx * itemSize;
-    switch (storage.type) {
-      case "FloatStorage":
-        return dv.getFloat32(b, true);
-      case "HalfStorage":
-        return half(dv.getUint16(b, true));
-      case "BFloat16Storage":
-        return new Float32Array(new Uint32Array([dv.getUint16(b, true) << 16]).buffer)[0]!;
-      case "DoubleStorage":
-        return dv.getFloat64(b, true);
-      case "IntStorage":
-        return dv.getInt32(b, true);
-      case "ShortStorage":
-        return dv.getInt16(b, true);
-      case "CharStorage":
-        return dv.getInt8(b);
-      default: // ByteStorage, BoolStorage
-        return dv.getUint8(b);
-    }
-  };
-  const isLong = storage.type === "LongStorage";
-  const isFloat = /Float|Half|Double/.test(storage.type);
-  const data = isLong
-    ? new BigInt64Array(numel)
-    : isFloat
-    ? new Float32Array(numel)
-    : new Int32Array(numel);
-  // Row-major walk over the view; contiguous FloatStorage tensors take a fast path.
-  const contiguous = stride.every((s, i) => s === shape.slice(i + 1).reduce((a, b) => a * b, 1));
-  if (contiguous && storage.type === "FloatStorage" && data instanceof Float32Array) {
-    const start = storage.bytes.byteOffset + offset * 4;
-    if (start % 4 === 0) {
-      data.set(new Float32Array(storage.bytes.buffer, start, numel));
-      return { opaque: new TensorBox({ storageType: storage.type, shape, data }) };
+  // Contiguous views decode straight from the storage bytes; strided ones are gathered first.
+  const contiguous = stride.every((st, i) =>
+    shape[i] === 1 || st === shape.slice(i + 1).reduce((x, y) => x * y, 1)
+  );
+  let bytes: Uint8Array;
+  if (contiguous) {
+    bytes = storage.bytes.subarray(offset * itemSize, (offset + numel) * itemSize);
+  } else {
+    bytes = new Uint8Array(numel * itemSize);
+    const idx = new Array<number>(shape.length).fill(0);
+    for (let n = 0; n < numel; n++) {
+      let el = offset;
+      for (let i = 0; i < shape.length; i++) el += idx[i]! * stride[i]!;
+      bytes.set(storage.bytes.subarray(el * itemSize, (el + 1) * itemSize), n * itemSize);
+      for (let i = shape.length - 1; i >= 0; i--) {
+        if (++idx[i]! < shape[i]!) break;
+        idx[i] = 0;
+      }
     }
   }
-  const idx = new Array<number>(shape.length).fill(0);
-  for (let n = 0; n < numel; n++) {
-    let s = offset;
-    for (let i = 0; i < shape.length; i++) s += idx[i]! * stride[i]!;
-    if (data instanceof BigInt64Array) data[n] = dv.getBigInt64(s * 8, true);
-    else data[n] = read(s);
-    for (let i = shape.length - 1; i >= 0; i--) {
-      if (++idx[i]! < shape[i]!) break;
-      idx[i] = 0;
-    }
-  }
+  const data = decodeElements(storage.type, shape, bytes, `${source}: storage ${storage.key}`);
   return { opaque: new TensorBox({ storageType: storage.type, shape, data }) };
 }
 
