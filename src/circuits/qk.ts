@@ -87,6 +87,12 @@ export interface QkCircuit {
   /** x̂_s for a key-side residual input at position `pos`. */
   keyInput(x: ArrayLike<number>, pos?: number): Float64Array;
   /**
+   * Rotary only: the linear map y ↦ x̂ at position `pos` as a factored n×n matrix of rank ≤
+   * d_head, F⁺ᵀ · (R_pos Fᵀ) with F = A (query side: M_dᵀ of method.md §4.6) or F = B (key side:
+   * M_s). y is the un-rotated input (x + c, [x; 1] or x, per bias variant).
+   */
+  residualMap(pos: number, side: "query" | "key"): LowRankProduct;
+  /**
    * Rotary only: Ω_Δ = A R_{−Δ} Bᵀ for the offset Δ = d − s, to be used with un-rotated inputs
    * (`queryInput(x)`/`keyInput(x)` without a position).
    */
@@ -210,6 +216,16 @@ export function qkCircuit(
     rotary,
     queryInput: (x, pos) => input(x, pos, "query"),
     keyInput: (x, pos) => input(x, pos, "key"),
+    residualMap(pos: number, side: "query" | "key"): LowRankProduct {
+      if (rotary === undefined) {
+        throw new RangeError(
+          `residualMap needs a rotary model; layer ${layer} head ${head} has learned positions`,
+        );
+      }
+      const f = side === "query" ? a : b;
+      const p = side === "query" ? getPinvA() : getPinvB();
+      return new LowRankProduct(p.matrix, rotatedRight(rotaryMatrix(pos, rotary), f));
+    },
     perOffset(delta: number): LowRankProduct {
       if (rotary === undefined) {
         throw new RangeError(

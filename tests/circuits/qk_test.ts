@@ -202,6 +202,19 @@ for (const bias of ["offset", "augmented", "none"] as const) {
       }
       assertAlmostEquals(viaDelta, want, REL * (1 + Math.abs(want)));
     }
+    // The explicit maps M_dᵀ, M_s (factored) send the un-rotated inputs to x̂_d, x̂_s.
+    const x = vec(rng, d), pos = 7;
+    for (const side of ["query", "key"] as const) {
+      const y = side === "query" ? c.queryInput(x) : c.keyInput(x);
+      const want = side === "query" ? c.queryInput(x, pos) : c.keyInput(x, pos);
+      const M = c.residualMap(pos, side).toDense();
+      const got = Array.from({ length: M.rows }, (_, i) => {
+        let s = 0;
+        for (let j = 0; j < M.cols; j++) s += M.data[i * M.cols + j]! * y[j]!;
+        return s;
+      });
+      assertAllClose(got, want, 1e-10);
+    }
     // Position-independent Ω ≠ Ω_Δ in general, but Ω_0 = Ω.
     assertAllClose(c.perOffset(0).toDense().data, c.omega.toDense().data, 1e-12);
   });
