@@ -40,3 +40,5 @@ export {
   toySad,
   train as trainToy,
 } from "./src/toy/mod.ts";
+export * from "./src/tasks/mod.ts";
+export * from "./src/sad/mod.ts";

@@ -71,7 +71,7 @@ export interface LayerActivations {
  * Head `head` of layer `layer`'s float64 weights, refusing a model whose LayerNorms are not
  * folded (SAD reads `ln1.hook_normalized`, the input of the folded weights).
  */
-export function headWeights(model: Model, layer: number, head: number): CircuitHeadWeights {
+export function sadHeadWeights(model: Model, layer: number, head: number): CircuitHeadWeights {
   if (!model.processing.foldLayerNorm) {
     throw new SvlensError(
       "SAD needs LayerNorm-folded weights (the decomposition reads ln1.hook_normalized): " +
@@ -128,7 +128,7 @@ export function analyseHead(
 ): HeadAnalysis {
   const { dModel: d, nHeads, dHead, rotaryDim, rotaryBase } = model.config;
   const spec: RotarySpec = { dHead, rotaryDim, base: rotaryBase };
-  const weights = headWeights(model, layer, head);
+  const weights = sadHeadWeights(model, layer, head);
   const basis = options.basis ?? headBasis(weights, options.variant ?? "offset");
   const [batch, pos] = acts.normalized.shape as [number, number, number];
   if (acts.pattern.shape[0] !== batch || acts.pattern.shape[2] !== pos) {

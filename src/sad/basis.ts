@@ -31,7 +31,7 @@ export interface HeadBasis {
 }
 
 /** The query/key part of a head's float64 weights (circuits' `headWeights`, TL layout). */
-export type HeadWeights = Pick<CircuitHeadWeights, "wQ" | "bQ" | "wK" | "bK">;
+export type QkWeights = Pick<CircuitHeadWeights, "wQ" | "bQ" | "wK" | "bK">;
 
 /** [W; bᵀ] ((d+1)×h). */
 function appendRow(w: Matrix, b: Float64Array): Matrix {
@@ -46,7 +46,7 @@ function appendRow(w: Matrix, b: Float64Array): Matrix {
  * the thin factors (never forming the d_model×d_model matrix). Rank-deficient factors are
  * handled through pseudo-inverses; the per-firing sum check then reports any inexactness.
  */
-export function headBasis(weights: HeadWeights, variant: BiasVariant = "offset"): HeadBasis {
+export function headBasis(weights: QkWeights, variant: BiasVariant = "offset"): HeadBasis {
   const wa = variant === "offset" ? weights.wQ : appendRow(weights.wQ, weights.bQ);
   const wb = variant === "augmented" ? appendRow(weights.wK, weights.bK) : weights.wK;
   const r1 = qr(wa).r;

@@ -17,7 +17,7 @@ import {
 } from "../tasks/mod.ts";
 import { analyseHead, type FiringResult } from "./analyse.ts";
 import { type BiasVariant, headBasis } from "./basis.ts";
-import { headWeights } from "./analyse.ts";
+import { sadHeadWeights } from "./analyse.ts";
 import { GPT2_SMALL_IOI_HEADS, type HeadType, type Tau } from "./firings.ts";
 import { headRotations } from "./rotation.ts";
 import { type HeadSummary, summarizeHead } from "./summary.ts";
@@ -146,7 +146,7 @@ export async function sadOnIoi(
       normalized: cache.get(`blocks.${layer}.ln1.hook_normalized`)!,
       pattern: cache.get(`blocks.${layer}.attn.hook_pattern`)!,
     };
-    const basis = headBasis(headWeights(model, layer, head), options.bias ?? "offset");
+    const basis = headBasis(sadHeadWeights(model, layer, head), options.bias ?? "offset");
     const analysis = analyseHead(
       model,
       layer,

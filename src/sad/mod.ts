@@ -5,7 +5,7 @@
  * models whose answer is known.
  * @module
  */
-export { type BiasVariant, type HeadBasis, headBasis, type HeadWeights } from "./basis.ts";
+export { type BiasVariant, type HeadBasis, headBasis, type QkWeights } from "./basis.ts";
 export {
   type FiringContributions,
   firingContributions,
@@ -29,8 +29,8 @@ export {
   type AnalyseOptions,
   type FiringResult,
   type HeadAnalysis,
-  headWeights,
   type LayerActivations,
+  sadHeadWeights,
 } from "./analyse.ts";
 export { type BasisStats, basisStats, type HeadSummary, summarizeHead } from "./summary.ts";
 export { headRotations } from "./rotation.ts";

@@ -10,7 +10,7 @@
  */
 import { rotaryMatrix, type RotarySpec, rotate } from "../circuits/mod.ts";
 import { matmul, type Matrix, pinv, qr, svd, transpose } from "../linalg/mod.ts";
-import type { HeadWeights } from "./basis.ts";
+import type { QkWeights } from "./basis.ts";
 import { checkSum } from "./contributions.ts";
 
 /** Per-head state of the per-offset decomposition (SVDs cached per offset). */
@@ -28,7 +28,7 @@ export interface PerOffsetHead {
 }
 
 /** Prepares the per-offset state of one head. */
-export function perOffsetHead(weights: HeadWeights, spec: RotarySpec): PerOffsetHead {
+export function perOffsetHead(weights: QkWeights, spec: RotarySpec): PerOffsetHead {
   const h = weights.wK.cols;
   const wkAug: Matrix = {
     rows: weights.wK.rows + 1,
