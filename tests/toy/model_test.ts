@@ -9,6 +9,7 @@ import {
 } from "../../src/toy/model.ts";
 import { Rng } from "../../src/linalg/mod.ts";
 import { assertAlmostEquals, assertOk } from "../_assert.ts";
+import { HAS_NUMPY, runPython } from "../_helpers.ts";
 
 const pairs = [{ query: 0, key: 1, weight: 1 }, { query: 2, key: 3, weight: 2 }];
 
@@ -155,4 +156,51 @@ Deno.test("initParams: Xavier-normal scale, b = 0", () => {
   assertAlmostEquals(sd(p.W), Math.sqrt(2 / 400), 0.03 * Math.sqrt(2 / 400));
   assertAlmostEquals(sd(p.WQ), Math.sqrt(2 / 150), 0.05 * Math.sqrt(2 / 150));
   assertOk(p.b.every((v) => v === 0));
+});
+
+Deno.test({
+  name: "lossAndGrad: loss and gradients equal the numpy anchor's (bench/toy_anchor.py --check)",
+  ignore: !HAS_NUMPY,
+  fn: async () => {
+    const cfg = small({ nFeatures: 9, dModel: 5, dHead: 4, batchSize: 12 });
+    const p = initParams(cfg, new Rng(21), new Float64Array(0));
+    p.b.fill(0.05);
+    const batch = sampleBatch(cfg, new Rng(22));
+    const imp = importance(cfg.nFeatures, cfg.importanceDecay);
+    const g = viewParams(cfg, new Float64Array(p.flat.length));
+    const loss = lossAndGrad(cfg, p, batch, imp, null, g).total;
+    const n = cfg.nFeatures, B = cfg.batchSize;
+    const F = densify(batch.features, n);
+    const rows = (a: ArrayLike<number>, r: number, c: number) =>
+      Array.from({ length: r }, (_, i) => Array.from({ length: c }, (_, j) => a[i * c + j]!));
+    const T = new Float64Array(n * n);
+    for (const pr of cfg.pairs) T[pr.query * n + pr.key]! += pr.weight * cfg.targetScale;
+    const input = {
+      W: rows(p.W, cfg.dModel, n),
+      b: Array.from(p.b),
+      WQ: rows(p.WQ, cfg.dHead, cfg.dModel),
+      WK: rows(p.WK, cfg.dHead, cfg.dModel),
+      Fq: rows(F.subarray(0, B * n), B, n),
+      Fk: rows(F.subarray(B * n), B * cfg.keysPerQuery, n),
+      T: rows(T, n, n),
+      imp: Array.from(imp),
+      lam: cfg.lambda,
+      m: cfg.keysPerQuery,
+    };
+    const script = `import runpy, sys; sys.argv = ["toy_anchor.py", "--check"]; ` +
+      `runpy.run_path(${
+        JSON.stringify(new URL("../../bench/toy_anchor.py", import.meta.url).pathname)
+      }, run_name="__main__")`;
+    const out = JSON.parse(
+      await runPython(script, new TextEncoder().encode(JSON.stringify(input))),
+    );
+    assertAlmostEquals(out.loss, loss, 1e-12 * Math.abs(loss));
+    const ours = [g.W, g.b, g.WQ, g.WK];
+    out.grads.forEach((ref: number[], i: number) => {
+      const mine = ours[i]!;
+      let worst = 0;
+      for (let j = 0; j < ref.length; j++) worst = Math.max(worst, Math.abs(ref[j]! - mine[j]!));
+      assertOk(worst < 1e-12, `gradient block ${i}: max |diff| ${worst}`);
+    });
+  },
 });
