@@ -8,7 +8,7 @@ import type { Model } from "../model/types.ts";
 import { checkHead } from "./head_weights.ts";
 import { ovCircuit } from "./ov.ts";
 import { type QkBias, qkCircuit } from "./qk.ts";
-import { type ReadoutEntry, vocabReadout } from "./readout.ts";
+import { type ReadoutEntry, type VectorReadout, vocabReadout } from "./readout.ts";
 import { type SpectrumSummary, summarizeSpectrum } from "./spectrum.ts";
 
 /** Which circuit. */
@@ -162,6 +162,17 @@ function gather(items: LeadingTriplets[], side: "u" | "v"): Matrix {
   return { rows: n, cols, data };
 }
 
+/** [x | y] for matrices with equal row counts. */
+function sideBySide(x: Matrix, y: Matrix): Matrix {
+  const n = x.rows, cols = x.cols + y.cols;
+  const data = new Float64Array(n * cols);
+  for (let i = 0; i < n; i++) {
+    data.set(x.data.subarray(i * x.cols, (i + 1) * x.cols), i * cols);
+    data.set(y.data.subarray(i * y.cols, (i + 1) * y.cols), i * cols + x.cols);
+  }
+  return { rows: n, cols, data };
+}
+
 /**
  * Vocabulary readout of leading singular vectors (TransformerLens `SVDInterpreter` style):
  * u_k against W_E; v_k against W_E (QK) or W_U (OV). One batched float32 product per side over
@@ -180,12 +191,17 @@ export function readoutTriplets(
   }
   const topK = options.topK ?? 10;
   const threads = options.threads;
-  const us = vocabReadout(model, gather(nonEmpty, "u"), { table: "embed", topK, threads });
-  const vs = vocabReadout(model, gather(nonEmpty, "v"), {
-    table: circuit === "ov" ? "unembed" : "embed",
-    topK,
-    threads,
-  });
+  let us: VectorReadout[], vs: VectorReadout[];
+  const u = gather(nonEmpty, "u"), v = gather(nonEmpty, "v");
+  if (circuit === "qk" && u.rows === v.rows) {
+    // Both sides read W_E: one pass over the 50k×768 table for u and v together.
+    const both = vocabReadout(model, sideBySide(u, v), { table: "embed", topK, threads });
+    us = both.slice(0, u.cols);
+    vs = both.slice(u.cols);
+  } else {
+    us = vocabReadout(model, u, { table: "embed", topK, threads });
+    vs = vocabReadout(model, v, { table: circuit === "ov" ? "unembed" : "embed", topK, threads });
+  }
   let next = 0;
   return items.map((t) =>
     t.s.map((sigma, k) => {

@@ -1,6 +1,13 @@
-import { effectiveRank, summarizeSpectrum, vocabReadout } from "../../src/circuits/mod.ts";
+import {
+  effectiveRank,
+  headSvds,
+  processWeights,
+  readoutHeads,
+  summarizeSpectrum,
+  vocabReadout,
+} from "../../src/circuits/mod.ts";
 import { type Matrix, Rng, svd } from "../../src/linalg/mod.ts";
-import { assertAlmostEquals, assertEquals, assertOk } from "../_assert.ts";
+import { assertAllClose, assertAlmostEquals, assertEquals, assertOk } from "../_assert.ts";
 import { randomModel, smallConfig } from "./_random_model.ts";
 
 /** Brute-force float64 scores of every token against one direction (oracle). */
@@ -70,4 +77,45 @@ Deno.test("effectiveRank and summarizeSpectrum: known values, degeneracy flags",
   assertEquals(summary.numericalRank, 3);
   assertEquals(summary.nearDegenerate, [false, true, true, false]);
   assertOk(summary.hasDegeneracy);
+});
+
+Deno.test("readoutHeads: u_k vs W_E, v_k vs W_E (QK) or W_U (OV), per head, any bias shape", () => {
+  const model = processWeights(randomModel(smallConfig("gpt2", { dVocab: 37 }), 6));
+  const heads: Array<[number, number]> = [[0, 1], [1, 2]];
+  for (
+    const [circuit, bias] of [["qk", "offset"], ["qk", "source"], ["qk", "augmented"], [
+      "ov",
+      "offset",
+    ]] as const
+  ) {
+    const svds = headSvds(model, { circuit, bias, heads });
+    const readouts = readoutHeads(model, svds, { vectors: 2, topK: 3 });
+    for (const [i, h] of svds.entries()) {
+      const { u, vt } = h.svd;
+      for (let k = 0; k < 2; k++) {
+        const uk: Matrix = { rows: u.rows, cols: 1, data: new Float64Array(u.rows) };
+        for (let r = 0; r < u.rows; r++) uk.data[r] = u.data[r * u.cols + k]!;
+        const vk: Matrix = {
+          rows: vt.cols,
+          cols: 1,
+          data: vt.data.slice(k * vt.cols, (k + 1) * vt.cols),
+        };
+        const r = readouts[i]![k]!;
+        assertEquals(r.sigma, h.svd.s[k]);
+        const vTable = circuit === "ov" ? "unembed" : "embed";
+        // Same tokens; scores agree to float32 rounding (the batched product sums in another order).
+        for (
+          const [got, want] of [
+            [r.u, vocabReadout(model, uk, { table: "embed", topK: 3 })[0]!],
+            [r.v, vocabReadout(model, vk, { table: vTable, topK: 3 })[0]!],
+          ] as const
+        ) {
+          for (const end of ["top", "bottom"] as const) {
+            assertEquals(got[end].map((e) => e.token), want[end].map((e) => e.token));
+            assertAllClose(got[end].map((e) => e.score), want[end].map((e) => e.score), 1e-5);
+          }
+        }
+      }
+    }
+  }
 });
