@@ -301,7 +301,9 @@ export async function run(args: string[]): Promise<number> {
   dropUnused(loaded);
   const model = processWeights(loaded, values.raw ? NO_PROCESSING : { inPlace: true });
   lap("process");
-  const threads = Math.max(1, Math.min(8, navigator.hardwareConcurrency || 1));
+  // One thread: starting matmulF32's worker pool costs ~2 s of CPU, more than a second thread
+  // saves on the readout's one product per circuit (measured on GPT-2 small).
+  const threads = 1;
 
   const scaleNote = `singular values are of the unscaled bilinear form; softmax logits are ` +
     `divided by attnScale = sqrt(d_head) = ${Math.sqrt(config.dHead)}`;
