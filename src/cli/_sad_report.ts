@@ -144,6 +144,27 @@ export function sadFigures(result: IoiSadResult, nLayers: number, nHeads: number
   ];
 }
 
+/**
+ * Pooled numbers over all analysed firings of all heads, and how many heads have a mean N_recon
+ * in [1, 4] (the paper's "most heads N_recon 1–4").
+ */
+export function pooledSummary(result: IoiSadResult): Record<string, number> {
+  const all = result.heads.flatMap((h) => h.firings).filter((f) => f.nRecon !== undefined);
+  const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+  return {
+    firings: result.heads.reduce((a, h) => a + h.firings.length, 0),
+    analysedFirings: all.length,
+    meanNRecon: mean(all.map((f) => f.nRecon!)),
+    rotatedMeanNRecon: mean(all.map((f) => f.rotatedNRecon!)),
+    meanSparseness: mean(all.map((f) => f.sparseness).filter(Number.isFinite)),
+    rotatedMeanSparseness: mean(all.map((f) => f.rotatedSparseness).filter(Number.isFinite)),
+    headsWithMeanNReconIn1to4:
+      result.heads.filter((h) => h.summary.svd.meanNRecon >= 1 && h.summary.svd.meanNRecon <= 4)
+        .length,
+    heads: result.heads.length,
+  };
+}
+
 /** One row of the per-head table (terminal and report). */
 export function headRow(s: HeadSummary): (string | number)[] {
   const f = (v: number, d: number) => (Number.isFinite(v) ? Number(v.toFixed(d)) : "—");

@@ -22,7 +22,14 @@ import {
   type Tau,
 } from "../sad/mod.ts";
 import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
-import { HEAD_COLUMNS, headJson, headRow, sadArrays, sadFigures } from "./_sad_report.ts";
+import {
+  HEAD_COLUMNS,
+  headJson,
+  headRow,
+  pooledSummary,
+  sadArrays,
+  sadFigures,
+} from "./_sad_report.ts";
 
 /** The usage text. */
 export const USAGE: string = [
@@ -201,8 +208,9 @@ export async function run(args: string[]): Promise<number> {
   const summary = {
     prompts: result.prompts.length,
     analysedPrompts: result.analysed.length,
-    heads: jsonHeads,
+    ...pooledSummary(result),
     timings: result.timings,
+    heads: jsonHeads,
   };
   if (values.out !== undefined) {
     await writeRun(values.out, {

@@ -223,12 +223,7 @@ export async function run(args: string[]): Promise<number> {
     else pending.push(revision);
   }
   const curves = sweepCurves(records);
-  const summary = {
-    revisions: revisions.length,
-    done: records.length,
-    pending,
-    curves,
-  };
+  const summary = { revisions: revisions.length, done: records.length, pending };
   if (pending.length === 0) {
     await writeRun(out, {
       command: "sweep",
@@ -236,11 +231,12 @@ export async function run(args: string[]): Promise<number> {
       seed,
       parameters: { ...parameters, revisions },
       summary,
+      curves,
       figures: sweepFigures(curves),
     });
   }
   if (values.json) {
-    console.log(JSON.stringify({ parameters: { ...parameters, revisions }, ...summary }));
+    console.log(JSON.stringify({ parameters: { ...parameters, revisions }, ...summary, curves }));
   } else {
     const rows = curves.flatMap((c) =>
       c.x.map((x, i) => [
