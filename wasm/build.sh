@@ -9,19 +9,31 @@
 # compiles the IR; wasm-ld-19 links directly (emcc would add a memory-growth import, and the clang
 # driver would run Debian's too-old wasm-opt).
 #
-# Usage: bash wasm/build.sh [--with-kernel-dgemm] [OUT.wasm]   (default OUT: wasm/lapack.wasm)
-#   --with-kernel-dgemm  link the SIMD dgemm_ of wasm/kernels/dgemm.c instead of BLAS's dgemm.f
+# By default the hot BLAS routines are replaced by SIMD128 C: dgemv_/dger_ from lapack/blas2.c and
+# dgemm_ from wasm/kernels/dgemm.c (the KERNELS engineer's blocked kernel, with relaxed-SIMD FMA:
+# results may differ in the last bits between CPUs with and without FMA, as with any native BLAS).
+#
+# Usage: bash wasm/build.sh [--reference-blas] [--no-relaxed-simd] [OUT.wasm]
+#   (default OUT: wasm/lapack.wasm)
+#   --reference-blas   plain reference BLAS (Fortran dgemm/dgemv/dger): slower, for comparison
+#   --no-relaxed-simd  kernel dgemm without relaxed FMA (bit-identical results on every CPU)
 # Environment: JOBS (parallel compiles, default nproc).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-kernel_dgemm=0
+kernel_dgemm=1
+simd_blas2=1
+relaxed=-mrelaxed-simd
 out="$here/lapack.wasm"
 for arg in "$@"; do
   case "$arg" in
-    --with-kernel-dgemm) kernel_dgemm=1 ;;
+    --reference-blas)
+      kernel_dgemm=0
+      simd_blas2=0
+      ;;
+    --no-relaxed-simd) relaxed= ;;
     -h | --help)
-      sed -n '2,16p' "${BASH_SOURCE[0]}"
+      sed -n '2,23p' "${BASH_SOURCE[0]}"
       exit 0
       ;;
     -*)
@@ -125,22 +137,25 @@ files=()
 while IFS= read -r line; do
   case "$line" in "" | "#"*) continue ;; esac
   if [ "$kernel_dgemm" = 1 ] && [ "$line" = BLAS/SRC/dgemm.f ]; then continue; fi
+  case "$simd_blas2:$line" in 1:BLAS/SRC/dgemv.f | 1:BLAS/SRC/dger.f) continue ;; esac
   files+=("$line")
 done <"$here/lapack/files.txt"
 log "compiling ${#files[@]} Fortran files on $jobs jobs"
 printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} "$obj/compile.sh" "$src" "$obj" {}
 
-# 4. C glue (and optionally the SIMD dgemm_).
-cflags=(--target=wasm32-wasi -O2 -msimd128
-  -Wall -Wextra -Werror)
+# 4. C glue, SIMD level-2 BLAS (and optionally the SIMD dgemm_).
+cflags=(--target=wasm32-wasi -O2 -msimd128 -Wall -Wextra -Werror)
 clang-19 "${cflags[@]}" -c "$here/lapack/shim.c" -o "$obj/shim.o"
+if [ "$simd_blas2" = 1 ]; then
+  clang-19 "${cflags[@]}" -O3 -c "$here/lapack/blas2.c" -o "$obj/blas2.o"
+fi
 if [ "$kernel_dgemm" = 1 ]; then
-  clang-19 --target=wasm32-unknown-unknown -O3 -msimd128 -mrelaxed-simd -nostdlib -ffreestanding \
-    -fno-builtin -c "$here/kernels/dgemm.c" -o "$obj/kernel_dgemm.o"
+  clang-19 --target=wasm32-unknown-unknown -O3 -msimd128 $relaxed -nostdlib \
+    -ffreestanding -fno-builtin -c "$here/kernels/dgemm.c" -o "$obj/kernel_dgemm.o"
 fi
 
 # 5. Link: no entry point, exported memory, zero imports.
-exports=(dgesdd_ dgesvd_ dgeqrf_ dorgqr_ dsyevd_ dgemm_ dgetrf_ dgetrs_ dpotrf_ malloc free
+exports=(dgesdd_ dgesvd_ dgeqrf_ dorgqr_ dormqr_ dsyevd_ dgemm_ dgetrf_ dgetrs_ dpotrf_ malloc free
   svl_xerbla_info svl_xerbla_name svl_xerbla_reset)
 export_flags=()
 for e in "${exports[@]}"; do export_flags+=("--export=$e"); done
@@ -152,7 +167,7 @@ wasm-ld-19 --no-entry "${export_flags[@]}" --export-memory \
   "${objects[@]}" /usr/lib/wasm32-wasi/libc.a "$builtins" -o "$obj/lapack.wasm"
 
 # Zero imports is what makes the zero-permission ES-module import possible: refuse anything else.
-imports="$(node -e '
+imports="$(node --experimental-wasm-relaxed-simd -e '
   const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
   const i = WebAssembly.Module.imports(m);
   console.log(i.length ? i.map((x) => x.module + "." + x.name).join(" ") : "none");

@@ -269,9 +269,9 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
 
 /**
  * Thin SVD of the product a·b (a: m×r, b: r×n) without forming it, entirely inside WASM:
- * dgeqrf of a and bᵀ, core R₁R₂ᵀ by dgemm, dgesdd of the core, dorgqr for Q₁ and Q₂, then
- * uᵀ = ÛᵀQ₁ᵀ and V = Q₂V̂ by dgemm (both land in memory already in row-major order for u and vt).
- * Returns kc = min(m, n, r) triplets (descending). Inputs assumed finite with m, n, r ≥ 1.
+ * dgeqrf of a and bᵀ (a = Q₁R₁, bᵀ = Q₂R₂), core R₁R₂ᵀ by dgemm, dgesdd of the core, then
+ * U = Q₁Û and V = Q₂V̂ by applying the Householder reflectors with dormqr (Q₁, Q₂ are never
+ * formed). Returns kc = min(m, n, r) triplets (descending). Inputs finite with m, n, r ≥ 1.
  */
 export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
   const m = a.rows, r = a.cols, n = b.cols;
@@ -288,6 +288,7 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     chN: { count: 1, bytes: I32 },
     chT: { count: 1, bytes: I32 },
     chS: { count: 1, bytes: I32 },
+    chL: { count: 1, bytes: I32 },
     one: { count: 1, bytes: F64 },
     zero: { count: 1, bytes: F64 },
     query: { count: 1, bytes: F64 },
@@ -302,7 +303,7 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     uh: { count: k1 * kc, bytes: F64 },
     vth: { count: kc * k2, bytes: F64 },
     iwork: { count: 8 * kc, bytes: I32 },
-    ut: { count: kc * m, bytes: F64 },
+    u: { count: m * kc, bytes: F64 },
     v: { count: n * kc, bytes: F64 },
   });
   let work: Block | undefined;
@@ -310,6 +311,7 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     setChar(block, "chN", "N");
     setChar(block, "chT", "T");
     setChar(block, "chS", "S");
+    setChar(block, "chL", "L");
     setInts(block, { m, n, r, k1, k2, kc });
     block.f64("one", 1)[0] = 1;
     block.f64("zero", 1)[0] = 0;
@@ -327,10 +329,35 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
       wasm.dgeqrf_(p(rows), p("r"), p(x), p(rows), p(tau), workPtr, p("lwork"), p("info"));
       check("dgeqrf");
     };
-    const orgqr = (rows: string, k: string, x: string, tau: string, w: number, lwork: number) => {
-      setInts(block, { lwork, info: 0 });
-      wasm.dorgqr_(p(rows), p(k), p(k), p(x), p(rows), p(tau), w, p("lwork"), p("info"));
-      check("dorgqr");
+    // c (rows×kc) ← Q · c, Q from the k reflectors stored in x/tau.
+    const ormqr = (
+      rows: string,
+      k: string,
+      x: string,
+      tau: string,
+      c: string,
+      w: number,
+      lw: number,
+    ) => {
+      setInts(block, { lwork: lw, info: 0 });
+      wasm.dormqr_(
+        p("chL"),
+        p("chN"),
+        p(rows),
+        p("kc"),
+        p(k),
+        p(x),
+        p(rows),
+        p(tau),
+        p(c),
+        p(rows),
+        w,
+        p("lwork"),
+        p("info"),
+        1,
+        1,
+      );
+      check("dormqr");
     };
     const gesdd = (workPtr: number, lwork: number): number => {
       setInts(block, { lwork, info: 0 });
@@ -353,17 +380,22 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
       );
       return check("dgesdd");
     };
-    // Workspace: the largest of the four queries.
+    // Workspace: the largest of the queries.
     wasm.svl_xerbla_reset();
     let lwork = 1;
-    for (const [rows, k, x, tau] of [["m", "k1", "a", "tau1"], ["n", "k2", "bt", "tau2"]]) {
-      geqrf(rows!, x!, tau!, p("query"), -1);
+    const query = (): void => {
       lwork = Math.max(lwork, Math.ceil(block.f64("query", 1)[0]!));
-      orgqr(rows!, k!, x!, tau!, p("query"), -1);
-      lwork = Math.max(lwork, Math.ceil(block.f64("query", 1)[0]!));
-    }
+    };
+    geqrf("m", "a", "tau1", p("query"), -1);
+    query();
+    geqrf("n", "bt", "tau2", p("query"), -1);
+    query();
+    ormqr("m", "k1", "a", "tau1", "u", p("query"), -1);
+    query();
+    ormqr("n", "k2", "bt", "tau2", "v", p("query"), -1);
+    query();
     gesdd(p("query"), -1);
-    lwork = Math.max(lwork, Math.ceil(block.f64("query", 1)[0]!));
+    query();
     work = new Block("LowRankProduct.svd workspace", { work: { count: lwork, bytes: F64 } });
     const w = work.ptr("work");
     geqrf("m", "a", "tau1", w, lwork);
@@ -396,55 +428,27 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
       1,
       1,
     );
-    let info = gesdd(w, lwork);
+    const info = gesdd(w, lwork);
     if (info > 0) {
       throw new NumericalError(
         `LAPACK dgesdd: the ${k1}×${k2} core SVD of a factored ${m}×${n} matrix did not ` +
           `converge (INFO = ${info}); try svd(product.toDense()) which falls back to dgesvd`,
       );
     }
-    orgqr("m", "k1", "a", "tau1", w, lwork);
-    orgqr("n", "k2", "bt", "tau2", w, lwork);
-    // uᵀ (kc×m) = Ûᵀ (kc×k1) · Q₁ᵀ (k1×m): column-major uᵀ is row-major u.
-    wasm.dgemm_(
-      p("chT"),
-      p("chT"),
-      p("kc"),
-      p("m"),
-      p("k1"),
-      p("one"),
-      p("uh"),
-      p("k1"),
-      p("a"),
-      p("m"),
-      p("zero"),
-      p("ut"),
-      p("kc"),
-      1,
-      1,
-    );
-    // V (n×kc) = Q₂ (n×k2) · V̂ (k2×kc) = Q₂ · (V̂ᵀ)ᵀ: column-major V is row-major vt.
-    wasm.dgemm_(
-      p("chN"),
-      p("chT"),
-      p("n"),
-      p("kc"),
-      p("k2"),
-      p("one"),
-      p("bt"),
-      p("n"),
-      p("vth"),
-      p("kc"),
-      p("zero"),
-      p("v"),
-      p("n"),
-      1,
-      1,
-    );
-    info = block.i32("info", 1)[0]!;
-    checkArgInfo("dgemm", info);
+    // u ← [Û; 0] (m×kc), v ← [V̂; 0] (n×kc) with V̂ = (V̂ᵀ)ᵀ, then apply Q₁ and Q₂.
+    const uv = block.f64("u", m * kc), uh = block.f64("uh", k1 * kc);
+    uv.fill(0);
+    for (let j = 0; j < kc; j++) for (let i = 0; i < k1; i++) uv[i + j * m] = uh[i + j * k1]!;
+    const vv = block.f64("v", n * kc), vth = block.f64("vth", kc * k2);
+    vv.fill(0);
+    for (let j = 0; j < kc; j++) for (let i = 0; i < k2; i++) vv[i + j * n] = vth[j + i * kc]!;
+    ormqr("m", "k1", "a", "tau1", "u", w, lwork);
+    ormqr("n", "k2", "bt", "tau2", "v", w, lwork);
+    // Column-major U (m×kc) → row-major u; column-major V (n×kc) is row-major vt (kc×n) as is.
+    const ucm = block.f64("u", m * kc), u = new Float64Array(m * kc);
+    for (let i = 0; i < m; i++) for (let j = 0; j < kc; j++) u[i * kc + j] = ucm[i + j * m]!;
     return {
-      u: { rows: m, cols: kc, data: Float64Array.from(block.f64("ut", kc * m)) },
+      u: { rows: m, cols: kc, data: u },
       s: Float64Array.from(block.f64("s", kc)),
       vt: { rows: kc, cols: n, data: Float64Array.from(block.f64("v", n * kc)) },
     };

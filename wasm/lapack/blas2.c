@@ -1,0 +1,137 @@
+/*
+ * SIMD128 drop-ins for the level-2 BLAS routines that dominate LAPACK's unblocked Householder
+ * code paths (dgeqr2/dorg2r for thin QR, dlabrd inside dgebrd for the SVD): dgemv_ and dger_.
+ * Linked instead of BLAS/SRC/dgemv.f and dger.f (see wasm/build.sh). Reference BLAS semantics
+ * (column-major, Fortran by-reference arguments, hidden CHARACTER length last), including
+ * beta == 0 never reading y and negative increments; no argument validation (LAPACK's internal
+ * calls are well-formed). Plain SIMD128 multiply and add (no relaxed FMA), so results are the
+ * same on every machine.
+ */
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+typedef double f64;
+
+/* Start index of a strided vector of length n (reference BLAS: negative inc starts at the end). */
+static int32_t start(int32_t n, int32_t inc) { return inc > 0 ? 0 : (1 - n) * inc; }
+
+/* Σ a[i] * x[i] for contiguous a and x, four independent SIMD accumulators. */
+static f64 dot_contig(const f64 *a, const f64 *x, int32_t m) {
+  v128_t s0 = wasm_f64x2_splat(0), s1 = s0, s2 = s0, s3 = s0;
+  int32_t i = 0;
+  for (; i + 8 <= m; i += 8) {
+    s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(a + i), wasm_v128_load(x + i)));
+    s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(wasm_v128_load(a + i + 2), wasm_v128_load(x + i + 2)));
+    s2 = wasm_f64x2_add(s2, wasm_f64x2_mul(wasm_v128_load(a + i + 4), wasm_v128_load(x + i + 4)));
+    s3 = wasm_f64x2_add(s3, wasm_f64x2_mul(wasm_v128_load(a + i + 6), wasm_v128_load(x + i + 6)));
+  }
+  for (; i + 2 <= m; i += 2) {
+    s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(a + i), wasm_v128_load(x + i)));
+  }
+  v128_t s = wasm_f64x2_add(wasm_f64x2_add(s0, s1), wasm_f64x2_add(s2, s3));
+  f64 r = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+  for (; i < m; i++) r += a[i] * x[i];
+  return r;
+}
+
+/* y[0..m) += t * a[0..m) (contiguous). */
+static void axpy_contig(f64 *y, const f64 *a, f64 t, int32_t m) {
+  v128_t tv = wasm_f64x2_splat(t);
+  int32_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    wasm_v128_store(y + i, wasm_f64x2_add(wasm_v128_load(y + i),
+                                          wasm_f64x2_mul(tv, wasm_v128_load(a + i))));
+    wasm_v128_store(y + i + 2, wasm_f64x2_add(wasm_v128_load(y + i + 2),
+                                              wasm_f64x2_mul(tv, wasm_v128_load(a + i + 2))));
+  }
+  for (; i + 2 <= m; i += 2) {
+    wasm_v128_store(y + i, wasm_f64x2_add(wasm_v128_load(y + i),
+                                          wasm_f64x2_mul(tv, wasm_v128_load(a + i))));
+  }
+  for (; i < m; i++) y[i] += t * a[i];
+}
+
+/* y[0..m) += t0*a0 + t1*a1 + t2*a2 + t3*a3 (four columns at once: one pass over y). */
+static void axpy4_contig(f64 *y, const f64 *a0, const f64 *a1, const f64 *a2, const f64 *a3,
+                         f64 t0, f64 t1, f64 t2, f64 t3, int32_t m) {
+  v128_t v0 = wasm_f64x2_splat(t0), v1 = wasm_f64x2_splat(t1), v2 = wasm_f64x2_splat(t2),
+         v3 = wasm_f64x2_splat(t3);
+  int32_t i = 0;
+  for (; i + 2 <= m; i += 2) {
+    v128_t acc = wasm_v128_load(y + i);
+    acc = wasm_f64x2_add(acc, wasm_f64x2_mul(v0, wasm_v128_load(a0 + i)));
+    acc = wasm_f64x2_add(acc, wasm_f64x2_mul(v1, wasm_v128_load(a1 + i)));
+    acc = wasm_f64x2_add(acc, wasm_f64x2_mul(v2, wasm_v128_load(a2 + i)));
+    acc = wasm_f64x2_add(acc, wasm_f64x2_mul(v3, wasm_v128_load(a3 + i)));
+    wasm_v128_store(y + i, acc);
+  }
+  for (; i < m; i++) y[i] += t0 * a0[i] + t1 * a1[i] + t2 * a2[i] + t3 * a3[i];
+}
+
+static int is_notrans(const char *t) { return *t == 'N' || *t == 'n'; }
+
+/* y := alpha*op(A)*x + beta*y, op(A) = A (m×n) or Aᵀ. */
+void dgemv_(const char *trans, const int32_t *pm, const int32_t *pn, const f64 *palpha,
+            const f64 *a, const int32_t *plda, const f64 *x, const int32_t *pincx,
+            const f64 *pbeta, f64 *y, const int32_t *pincy, int32_t trans_len) {
+  (void)trans_len;
+  const int32_t m = *pm, n = *pn, lda = *plda, incx = *pincx, incy = *pincy;
+  const f64 alpha = *palpha, beta = *pbeta;
+  if (m == 0 || n == 0 || (alpha == 0 && beta == 1)) return;
+  const int notrans = is_notrans(trans);
+  const int32_t lenx = notrans ? n : m, leny = notrans ? m : n;
+  const int32_t kx = start(lenx, incx), ky = start(leny, incy);
+  if (beta != 1) {
+    for (int32_t i = 0, iy = ky; i < leny; i++, iy += incy) y[iy] = beta == 0 ? 0 : beta * y[iy];
+  }
+  if (alpha == 0) return;
+  if (notrans) {
+    if (incy == 1) {
+      int32_t j = 0, jx = kx;
+      for (; j + 4 <= n; j += 4, jx += 4 * incx) {
+        axpy4_contig(y, a + (int64_t)j * lda, a + (int64_t)(j + 1) * lda,
+                     a + (int64_t)(j + 2) * lda, a + (int64_t)(j + 3) * lda, alpha * x[jx],
+                     alpha * x[jx + incx], alpha * x[jx + 2 * incx], alpha * x[jx + 3 * incx], m);
+      }
+      for (; j < n; j++, jx += incx) axpy_contig(y, a + (int64_t)j * lda, alpha * x[jx], m);
+    } else {
+      for (int32_t j = 0, jx = kx; j < n; j++, jx += incx) {
+        const f64 t = alpha * x[jx];
+        const f64 *col = a + (int64_t)j * lda;
+        for (int32_t i = 0, iy = ky; i < m; i++, iy += incy) y[iy] += t * col[i];
+      }
+    }
+  } else {
+    for (int32_t j = 0, jy = ky; j < n; j++, jy += incy) {
+      const f64 *col = a + (int64_t)j * lda;
+      f64 s;
+      if (incx == 1) {
+        s = dot_contig(col, x, m);
+      } else {
+        s = 0;
+        for (int32_t i = 0, ix = kx; i < m; i++, ix += incx) s += col[i] * x[ix];
+      }
+      y[jy] += alpha * s;
+    }
+  }
+}
+
+/* A := alpha*x*yᵀ + A (A m×n). */
+void dger_(const int32_t *pm, const int32_t *pn, const f64 *palpha, const f64 *x,
+           const int32_t *pincx, const f64 *y, const int32_t *pincy, f64 *a,
+           const int32_t *plda) {
+  const int32_t m = *pm, n = *pn, incx = *pincx, incy = *pincy, lda = *plda;
+  const f64 alpha = *palpha;
+  if (m == 0 || n == 0 || alpha == 0) return;
+  const int32_t kx = start(m, incx), ky = start(n, incy);
+  for (int32_t j = 0, jy = ky; j < n; j++, jy += incy) {
+    if (y[jy] == 0) continue; /* as reference BLAS: skips (so 0·Inf in x is not formed) */
+    const f64 t = alpha * y[jy];
+    f64 *col = a + (int64_t)j * lda;
+    if (incx == 1) {
+      axpy_contig(col, x, t, m);
+    } else {
+      for (int32_t i = 0, ix = kx; i < m; i++, ix += incx) col[i] += x[ix] * t;
+    }
+  }
+}
