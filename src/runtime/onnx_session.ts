@@ -84,6 +84,9 @@ async function sessionFor(model: Model, hooks: ReadonlySet<string>): Promise<Cac
         executionProviders: ["wasm"],
         graphOptimizationLevel: "all",
         externalData: graph.externalData,
+        // Idle threads sleep instead of spinning: on a shared 2-core machine spinning only
+        // steals time from the thread doing the work.
+        extra: { session: { intra_op: { allow_spinning: "0" } } },
       });
       // Neither the serialised model nor the weight views are needed once the session holds
       // its own copies.
