@@ -158,6 +158,7 @@ export async function sadOnIoi(
         tau: options.tau,
         headType: headTypes.get(`${layer}.${head}`),
         basis,
+        rotary: options.rotary,
       },
     );
     const firings = keep ? analysis.firings.filter((f) => keep!.has(f.prompt)) : analysis.firings;

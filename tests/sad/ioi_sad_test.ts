@@ -83,3 +83,18 @@ Deno.test("sadOnIoi: the top-prediction filter keeps exactly the prompts whose E
   assertEquals(filtered.analysed, expected);
   for (const f of filtered.heads[0]!.firings) assertOk(expected.includes(f.prompt));
 });
+
+Deno.test("sadOnIoi --rotary per-offset reaches the decomposition: same l̃, different contributions", async () => {
+  const tok = ioiWordTokenizer();
+  const model = foldedRandomModel(true, tok.size);
+  const opts = { n: 6, seed: 4, tau: "1/m" as const, backend: "reference" as const };
+  const residual = await sadOnIoi(model, tok, { ...opts, rotary: "residual" });
+  const perOffset = await sadOnIoi(model, tok, { ...opts, rotary: "per-offset" });
+  const a = residual.heads.flatMap((h) => h.firings);
+  const b = perOffset.heads.flatMap((h) => h.firings);
+  assertEquals(a.length, b.length);
+  a.forEach((f, i) =>
+    assertAlmostEquals(f.lTilde, b[i]!.lTilde, 1e-9 * Math.max(1, Math.abs(f.lTilde)))
+  );
+  assertOk(a.some((f, i) => Math.abs(f.sparseness - b[i]!.sparseness) > 1e-6), "bases differ");
+});
