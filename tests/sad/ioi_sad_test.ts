@@ -62,6 +62,8 @@ Deno.test("sadOnIoi: the top-prediction filter keeps exactly the prompts whose E
   const tok = ioiWordTokenizer();
   const model = foldedRandomModel(false, tok.size);
   const all = await sadOnIoi(model, tok, { n: 10, backend: "reference", heads: [[0, 0]] });
+  // Make prompt 0's IO name the top prediction everywhere, so the filter keeps some prompts.
+  model.weights.get("unembed.b_U")!.data[all.positions[0]!.ioToken] = 1e3;
   const filtered = await sadOnIoi(model, tok, {
     n: 10,
     backend: "reference",
@@ -80,6 +82,7 @@ Deno.test("sadOnIoi: the top-prediction filter keeps exactly the prompts whose E
     const row = Array.from(logits.data.subarray(b * V, (b + 1) * V));
     return row.indexOf(Math.max(...row)) === p.ioToken ? [b] : [];
   });
+  assertOk(expected.includes(0) && expected.length < 10, `kept ${expected}`);
   assertEquals(filtered.analysed, expected);
   for (const f of filtered.heads[0]!.firings) assertOk(expected.includes(f.prompt));
 });
