@@ -33,7 +33,11 @@ export function ortWasmPath(): string {
 
 async function loadWasmBinary(): Promise<Uint8Array> {
   try {
-    const mod = await import(ORT_WASM_SPECIFIER, { with: { type: "bytes" } });
+    // A literal specifier, so `deno compile` embeds the file.
+    // deno-lint-ignore no-import-prefix
+    const mod = await import("npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm", {
+      with: { type: "bytes" },
+    });
     return mod.default as Uint8Array;
   } catch {
     // Without --unstable-raw-imports the import is refused; fall back to reading the file.
