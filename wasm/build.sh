@@ -155,7 +155,7 @@ if [ "$kernel_dgemm" = 1 ]; then
 fi
 
 # 5. Link: no entry point, exported memory, zero imports.
-exports=(dgesdd_ dgesvd_ dgeqrf_ dorgqr_ dormqr_ dsyevd_ dgemm_ dgetrf_ dgetrs_ dpotrf_ malloc free
+exports=(dgesdd_ dgesvd_ dgeqrf_ dorgqr_ dormqr_ dsyevd_ dgemm_ dgemv_ dger_ dgetrf_ dgetrs_ dpotrf_ malloc free
   svl_xerbla_info svl_xerbla_name svl_xerbla_reset)
 export_flags=()
 for e in "${exports[@]}"; do export_flags+=("--export=$e"); done

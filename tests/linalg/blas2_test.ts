@@ -1,0 +1,142 @@
+/**
+ * The SIMD128 dgemv_/dger_ linked into lapack.wasm (wasm/lapack/blas2.c) against plain-loop
+ * oracles written from the reference BLAS definitions: transposes, increments (negative too),
+ * leading dimension > rows, alpha/beta special values, beta = 0 ignoring NaN in y.
+ */
+import * as wasm from "../../wasm/lapack.wasm";
+import { Rng } from "../../src/linalg/mod.ts";
+import { assertAllClose, assertEquals } from "../_assert.ts";
+
+/** Copies values into freshly malloc'ed WASM memory; returns pointers and a free-all. */
+function alloc(values: Record<string, Float64Array | Int32Array>): {
+  ptr: Record<string, number>;
+  read: (name: string, n: number) => Float64Array;
+  free: () => void;
+} {
+  const ptr: Record<string, number> = {};
+  for (const [name, v] of Object.entries(values)) {
+    ptr[name] = wasm.malloc(Math.max(v.byteLength, 8));
+    const view = v instanceof Float64Array
+      ? new Float64Array(wasm.memory.buffer, ptr[name], v.length)
+      : new Int32Array(wasm.memory.buffer, ptr[name], v.length);
+    view.set(v as never);
+  }
+  return {
+    ptr,
+    read: (name, n) => Float64Array.from(new Float64Array(wasm.memory.buffer, ptr[name], n)),
+    free: () => Object.values(ptr).forEach((p) => wasm.free(p)),
+  };
+}
+
+/** Element i (0-based) of a BLAS vector of length n with increment inc. */
+function idx(i: number, n: number, inc: number): number {
+  return inc > 0 ? i * inc : (n - 1 - i) * -inc;
+}
+
+Deno.test("blas2: SIMD dgemv_ matches the reference definition", () => {
+  const rng = new Rng(50);
+  for (const trans of ["N", "T"]) {
+    for (
+      const [m, n, lda, incx, incy] of [[7, 5, 9, 1, 1], [33, 17, 33, 2, -1], [1, 9, 3, -2, 3]]
+    ) {
+      for (const [alpha, beta] of [[1.5, 0], [-0.5, 2], [0, 0.5], [1, 1]]) {
+        const lenx = trans === "N" ? n! : m!, leny = trans === "N" ? m! : n!;
+        const a = rng.normals(lda! * n!);
+        const x = rng.normals(1 + (lenx - 1) * Math.abs(incx!));
+        const y = rng.normals(1 + (leny - 1) * Math.abs(incy!));
+        // beta = 0 must not read y (NaN there must vanish); the gaps between strided entries
+        // keep finite values that must stay untouched.
+        if (beta === 0) { for (let i = 0; i < leny; i++) y[idx(i, leny, incy!)] = NaN; }
+        const expected = Float64Array.from(y);
+        for (let i = 0; i < leny; i++) {
+          let s = 0;
+          for (let p = 0; p < lenx; p++) {
+            const aij = trans === "N" ? a[i + p * lda!]! : a[p + i * lda!]!;
+            s += aij * x[idx(p, lenx, incx!)]!;
+          }
+          const yi = idx(i, leny, incy!);
+          expected[yi] = alpha! * s + (beta === 0 ? 0 : beta! * y[yi]!);
+        }
+        const mem = alloc({
+          trans: Int32Array.of(trans.charCodeAt(0)),
+          m: Int32Array.of(m!),
+          n: Int32Array.of(n!),
+          lda: Int32Array.of(lda!),
+          incx: Int32Array.of(incx!),
+          incy: Int32Array.of(incy!),
+          alpha: Float64Array.of(alpha!),
+          beta: Float64Array.of(beta!),
+          a,
+          x,
+          y,
+        });
+        try {
+          const p = mem.ptr;
+          wasm.dgemv_(
+            p.trans!,
+            p.m!,
+            p.n!,
+            p.alpha!,
+            p.a!,
+            p.lda!,
+            p.x!,
+            p.incx!,
+            p.beta!,
+            p.y!,
+            p.incy!,
+            1,
+          );
+          const got = mem.read("y", y.length);
+            assertEquals(Array.from(got), Array.from(got).map(() => 0));
+          }
+          assertAllClose(got, expected, 1e-13, `dgemv ${trans} ${m}×${n} α=${alpha} β=${beta}`);
+        } finally {
+          mem.free();
+        }
+      }
+    }
+  }
+});
+
+Deno.test("blas2: SIMD dger_ matches the reference definition", () => {
+  const rng = new Rng(51);
+  for (
+    const [m, n, lda, incx, incy, alpha] of [[9, 4, 11, 1, 1, 0.7], [17, 6, 17, -1, 2, -2], [
+      3,
+      3,
+      3,
+      3,
+      -3,
+      0,
+    ]]
+  ) {
+    const a = rng.normals(lda! * n!);
+    const x = rng.normals(1 + (m! - 1) * Math.abs(incx!));
+    const y = rng.normals(1 + (n! - 1) * Math.abs(incy!));
+    const expected = Float64Array.from(a);
+    for (let j = 0; j < n!; j++) {
+      for (let i = 0; i < m!; i++) {
+        expected[i + j * lda!] = a[i + j * lda!]! +
+          alpha! * x[idx(i, m!, incx!)]! * y[idx(j, n!, incy!)]!;
+      }
+    }
+    const mem = alloc({
+      m: Int32Array.of(m!),
+      n: Int32Array.of(n!),
+      lda: Int32Array.of(lda!),
+      incx: Int32Array.of(incx!),
+      incy: Int32Array.of(incy!),
+      alpha: Float64Array.of(alpha!),
+      a,
+      x,
+      y,
+    });
+    try {
+      const p = mem.ptr;
+      wasm.dger_(p.m!, p.n!, p.alpha!, p.x!, p.incx!, p.y!, p.incy!, p.a!, p.lda!);
+      assertAllClose(mem.read("a", a.length), expected, 1e-14, `dger ${m}×${n}`);
+    } finally {
+      mem.free();
+    }
+  }
+});
