@@ -349,10 +349,13 @@ export function readSafetensors(
   return { tensors, metadata: header.metadata };
 }
 
+const SCRATCH_F32 = new Float32Array(1);
+const SCRATCH_U32 = new Uint32Array(SCRATCH_F32.buffer);
+
 /** Float32 → IEEE half bits, round to nearest even (overflow → ±Inf). */
 export function f32ToF16Bits(value: number): number {
-  const f = new Float32Array([value]);
-  const x = new Uint32Array(f.buffer)[0]!;
+  SCRATCH_F32[0] = value;
+  const x = SCRATCH_U32[0]!;
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -384,8 +387,8 @@ export function f32ToF16Bits(value: number): number {
 
 /** Float32 → bfloat16 bits, round to nearest even. */
 export function f32ToBf16Bits(value: number): number {
-  const f = new Float32Array([value]);
-  const x = new Uint32Array(f.buffer)[0]!;
+  SCRATCH_F32[0] = value;
+  const x = SCRATCH_U32[0]!;
   if ((x & 0x7fffffff) > 0x7f800000) return (x >>> 16) | 0x40;
   return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
 }
