@@ -144,7 +144,8 @@ console.log(
     `${navigator.hardwareConcurrency} cores (CPU time / threads ≈ uncontended wall time)`,
 );
 console.log(
-  `threads ${values.threads}; model generation ${(tModel / 1000).toFixed(1)} s (not counted)`,
+  `seed ${seed}; threads ${values.threads}; batches of ${chunk} prompts; ` +
+    `model generation ${(tModel / 1000).toFixed(1)} s (not counted)`,
 );
 console.log(
   `peak RSS: ${rssSession.toFixed(0)} MB after session build, ${
