@@ -6,6 +6,8 @@
  */
 import { gemmRowMajor, type GemmType, type MatmulOptions } from "./_gemm.ts";
 import { sgemm } from "./_kernels.ts";
+
+export type { MatmulOptions } from "./_gemm.ts";
 export { closeMatmulThreads, matmulThreadsActive } from "./_threads.ts";
 
 /** Options of {@linkcode matmulF32}. */

@@ -7,6 +7,8 @@
 import { gemmRowMajor, type GemmType, type MatmulOptions } from "./_gemm.ts";
 import { dgemm } from "./_kernels.ts";
 
+export type { MatmulOptions } from "./_gemm.ts";
+
 /** Options of {@linkcode matmulF64}. */
 export type MatmulF64Options = MatmulOptions<Float64Array>;
 
