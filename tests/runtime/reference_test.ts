@@ -1,7 +1,8 @@
 /**
  * The reference forward pass against an independent numpy float64 forward (GPT-2 and Pythia
  * shapes, rotary_pct 0.25 and 1.0, raw and LN-folded): |Δ| ≤ 1e-4 + 1e-4·|expected|; a
- * hand-computed two-token rotary case; batching, filters and input errors.
+ * hand-computed two-token rotary case and batched = one-by-one (both backends); filters and
+ * input errors.
  */
 import {
   gpt2Config,
@@ -51,99 +52,117 @@ for (const [label, config, opts] of ORACLE_CASES) {
   });
 }
 
-Deno.test("rotary: hand-computed two-token case (NeoX rotate-half pairing, rotary_pct 1.0)", async () => {
-  // One head, d_head 4 = rotary_dim; W_Q = W_K = I, LNPre; embeddings with mean 0 and variance 1,
-  // so q = k = a·e with a = 1/√(1 + ε). Pairs (0,2) rotate by pos·1 and (1,3) by pos·0.01.
-  const config = neoxConfig({
-    nLayers: 1,
-    nHeads: 1,
-    dModel: 4,
-    dHead: 4,
-    dMlp: 4,
-    dVocab: 2,
-    nCtx: 4,
-    rotaryPct: 1.0,
-  });
-  const eye = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
-  const t = (shape: number[], data: Float32Array): Tensor => ({ shape, data });
-  const weights = new Map<string, Tensor>([
-    ["embed.W_E", t([2, 4], new Float32Array([1, -1, 1, -1, 1, 1, -1, -1]))],
-    ["blocks.0.attn.W_Q", t([1, 4, 4], eye)],
-    ["blocks.0.attn.W_K", t([1, 4, 4], eye)],
-    ["blocks.0.attn.W_V", t([1, 4, 4], eye)],
-    ["blocks.0.attn.W_O", t([1, 4, 4], eye)],
-    ["blocks.0.mlp.W_in", t([4, 4], new Float32Array(16))],
-    ["blocks.0.mlp.W_out", t([4, 4], new Float32Array(16))],
-    ["unembed.W_U", t([4, 2], new Float32Array(8))],
-  ]);
-  const model: Model = {
-    config,
-    weights,
-    processing: {
-      foldLayerNorm: true,
-      centerWritingWeights: false,
-      centerUnembed: false,
-      foldValueBiases: false,
+for (const backend of ["reference", "onnx"] as const) {
+  Deno.test({
+    name:
+      `rotary: hand-computed two-token case (NeoX rotate-half pairing, rotary_pct 1.0), ${backend}`,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      // One head, d_head 4 = rotary_dim; W_Q = W_K = I, LNPre; embeddings with mean 0 and variance 1,
+      // so q = k = a·e with a = 1/√(1 + ε). Pairs (0,2) rotate by pos·1 and (1,3) by pos·0.01.
+      const config = neoxConfig({
+        nLayers: 1,
+        nHeads: 1,
+        dModel: 4,
+        dHead: 4,
+        dMlp: 4,
+        dVocab: 2,
+        nCtx: 4,
+        rotaryPct: 1.0,
+      });
+      const eye = new Float32Array([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1]);
+      const t = (shape: number[], data: Float32Array): Tensor => ({ shape, data });
+      const weights = new Map<string, Tensor>([
+        ["embed.W_E", t([2, 4], new Float32Array([1, -1, 1, -1, 1, 1, -1, -1]))],
+        ["blocks.0.attn.W_Q", t([1, 4, 4], eye)],
+        ["blocks.0.attn.W_K", t([1, 4, 4], eye)],
+        ["blocks.0.attn.W_V", t([1, 4, 4], eye)],
+        ["blocks.0.attn.W_O", t([1, 4, 4], eye)],
+        ["blocks.0.mlp.W_in", t([4, 4], new Float32Array(16))],
+        ["blocks.0.mlp.W_out", t([4, 4], new Float32Array(16))],
+        ["unembed.W_U", t([4, 2], new Float32Array(8))],
+      ]);
+      const model: Model = {
+        config,
+        weights,
+        processing: {
+          foldLayerNorm: true,
+          centerWritingWeights: false,
+          centerUnembed: false,
+          foldValueBiases: false,
+        },
+      };
+      const cache = await runWithCache(model, [[0, 1]], {
+        backend,
+        names: ["blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_rot_q"],
+      });
+      const a2 = 1 / (1 + 1e-5);
+      const s = cache.get("blocks.0.attn.hook_attn_scores")!.data; // [1, 1, 2, 2]
+      assertAlmostEquals(s[0]!, 2 * a2, 1e-6, "score(0,0) = |q|²/2");
+      assertEquals(s[1], -Infinity, "score(0,1) is masked");
+      // q1 = a(1,1,-1,-1) rotated at pos 1 · k0 = a(1,-1,1,-1), /√4: a²(sin 1 − sin 0.01).
+      assertAlmostEquals(s[2]!, a2 * (Math.sin(1) - Math.sin(0.01)), 1e-6, "score(1,0)");
+      assertAlmostEquals(s[3]!, 2 * a2, 1e-6, "score(1,1): same-position rotation cancels");
+      const rq = cache.get("blocks.0.attn.hook_rot_q")!.data; // position 1, head 0 at offset 4
+      const a = Math.sqrt(a2);
+      const expected = [
+        Math.cos(1) + Math.sin(1),
+        Math.cos(0.01) + Math.sin(0.01),
+        -Math.cos(1) + Math.sin(1),
+        -Math.cos(0.01) + Math.sin(0.01),
+      ];
+      expected.forEach((e, i) => assertAlmostEquals(rq[4 + i]!, a * e, 1e-6, `rot_q[1][${i}]`));
+      const { sin } = rotaryTables(16, 10000, 3);
+      assertAlmostEquals(sin[8 + 3]!, Math.sin(Math.pow(10000, -6 / 16)), 1e-7, "table entry");
     },
-  };
-  const cache = await runWithCache(model, [[0, 1]], {
-    backend: "reference",
-    names: ["blocks.0.attn.hook_attn_scores", "blocks.0.attn.hook_rot_q"],
   });
-  const a2 = 1 / (1 + 1e-5);
-  const s = cache.get("blocks.0.attn.hook_attn_scores")!.data; // [1, 1, 2, 2]
-  assertAlmostEquals(s[0]!, 2 * a2, 1e-6, "score(0,0) = |q|²/2");
-  assertEquals(s[1], -Infinity, "score(0,1) is masked");
-  // q1 = a(1,1,-1,-1) rotated at pos 1 · k0 = a(1,-1,1,-1), /√4: a²(sin 1 − sin 0.01).
-  assertAlmostEquals(s[2]!, a2 * (Math.sin(1) - Math.sin(0.01)), 1e-6, "score(1,0)");
-  assertAlmostEquals(s[3]!, 2 * a2, 1e-6, "score(1,1): same-position rotation cancels");
-  const rq = cache.get("blocks.0.attn.hook_rot_q")!.data; // position 1, head 0 at offset 4
-  const a = Math.sqrt(a2);
-  const expected = [
-    Math.cos(1) + Math.sin(1),
-    Math.cos(0.01) + Math.sin(0.01),
-    -Math.cos(1) + Math.sin(1),
-    -Math.cos(0.01) + Math.sin(0.01),
-  ];
-  expected.forEach((e, i) => assertAlmostEquals(rq[4 + i]!, a * e, 1e-6, `rot_q[1][${i}]`));
-  const { sin } = rotaryTables(16, 10000, 3);
-  assertAlmostEquals(sin[8 + 3]!, Math.sin(Math.pow(10000, -6 / 16)), 1e-7, "table entry");
-});
+}
 
-for (const config of [gpt2Config({ nLayers: 2 }), neoxConfig({ nLayers: 2 })]) {
-  Deno.test(`batched equals one-by-one (${config.architecture}, right padding + key mask)`, async () => {
-    const model = randomModel(config, { seed: 3 });
-    const prompts = [[1, 2, 3, 4, 5], [6, 7, 8], [9, 10, 11, 12, 13, 14, 15]];
-    const batched = await runWithCache(model, prompts, { backend: "reference" });
-    const T = 7;
-    for (let b = 0; b < prompts.length; b++) {
-      const len = prompts[b]!.length;
-      const alone = await runWithCache(model, [prompts[b]!], { backend: "reference" });
-      for (const name of hookNames(config)) {
-        const x = batched.get(name)!, y = alone.get(name)!;
-        if (/hook_(attn_scores|pattern)$/.test(name)) {
-          const H = config.nHeads;
-          for (let h = 0; h < H; h++) {
-            for (let q = 0; q < len; q++) {
-              for (let k = 0; k < T; k++) {
-                const got = x.data[((b * H + h) * T + q) * T + k]!;
-                const want = k < len
-                  ? y.data[(h * len + q) * len + k]!
-                  : (name.endsWith("pattern") ? 0 : -Infinity);
-                if (!(got === want || Math.abs(got - want) <= 1e-6)) {
-                  throw new Error(`${name} b${b} h${h} q${q} k${k}: ${got} vs ${want}`);
+for (const backend of ["reference", "onnx"] as const) {
+  for (const config of [gpt2Config({ nLayers: 2 }), neoxConfig({ nLayers: 2 })]) {
+    Deno.test({
+      name:
+        `batched equals one-by-one (${config.architecture}, ${backend}, right padding + key mask)`,
+      sanitizeOps: false,
+      sanitizeResources: false,
+      fn: async () => {
+        const model = randomModel(config, { seed: 3 });
+        const prompts = [[1, 2, 3, 4, 5], [6, 7, 8], [9, 10, 11, 12, 13, 14, 15]];
+        const batched = await runWithCache(model, prompts, { backend });
+        // The reference runs the same loops per prompt; onnxruntime's kernels block by batch shape.
+        const tol = backend === "reference" ? 1e-6 : 2e-5;
+        const T = 7;
+        for (let b = 0; b < prompts.length; b++) {
+          const len = prompts[b]!.length;
+          const alone = await runWithCache(model, [prompts[b]!], { backend });
+          for (const name of hookNames(config)) {
+            const x = batched.get(name)!, y = alone.get(name)!;
+            if (/hook_(attn_scores|pattern)$/.test(name)) {
+              const H = config.nHeads;
+              for (let h = 0; h < H; h++) {
+                for (let q = 0; q < len; q++) {
+                  for (let k = 0; k < T; k++) {
+                    const got = x.data[((b * H + h) * T + q) * T + k]!;
+                    const want = k < len
+                      ? y.data[(h * len + q) * len + k]!
+                      : (name.endsWith("pattern") ? 0 : -Infinity);
+                    if (!(got === want || Math.abs(got - want) <= tol)) {
+                      throw new Error(`${name} b${b} h${h} q${q} k${k}: ${got} vs ${want}`);
+                    }
+                  }
                 }
               }
+            } else {
+              const row = y.data.length / len; // values per position
+              const got = x.data.subarray(b * T * row, b * T * row + len * row);
+              assertClose(got, y.data, tol, tol, `${name} prompt ${b}`);
             }
           }
-        } else {
-          const row = y.data.length / len; // values per position
-          const got = x.data.subarray(b * T * row, b * T * row + len * row);
-          assertClose(got, y.data, 1e-6, 1e-6, `${name} prompt ${b}`);
         }
-      }
-    }
-  });
+      },
+    });
+  }
 }
 
 Deno.test("a prompt longer than n_ctx, an out-of-vocabulary id and an empty prompt are clear errors", async () => {
