@@ -37,10 +37,11 @@ done
 # kernels.wasm must have zero imports (that is what lets Deno import it with no permissions);
 # kernels_mt.wasm exactly one, its shared memory.
 check_imports() {
-  node --experimental-wasm-relaxed-simd -e '
+  local js='
     const m = new WebAssembly.Module(require("fs").readFileSync(process.argv[1]));
-    console.log(WebAssembly.Module.imports(m).map((i) => i.module + "." + i.name).join(","));
-  ' "$1"
+    console.log(WebAssembly.Module.imports(m).map((i) => i.module + "." + i.name).join(","));'
+  # Node 20 compiles relaxed SIMD only behind this flag; newer Node may reject the flag itself.
+  node --experimental-wasm-relaxed-simd -e "$js" "$1" 2>/dev/null || node -e "$js" "$1"
 }
 got="$(check_imports "$tmp/kernels.wasm")"
 if [ -n "$got" ]; then
