@@ -39,30 +39,25 @@ export interface ReadoutOptions {
   threads?: number;
 }
 
-/** Keeps the `k` largest (or smallest) scores of a strided column. */
-function extremes(
-  scores: Float32Array,
-  rows: number,
-  stride: number,
-  col: number,
-  k: number,
-  shift: number,
-  sign: 1 | -1,
-): ReadoutEntry[] {
-  const best: ReadoutEntry[] = [];
-  let worst = -Infinity; // smallest signed score kept so far (once full)
-  for (let i = 0; i < rows; i++) {
-    const v = sign * scores[i * stride + col]!;
-    if (best.length === k && !(v > worst)) continue;
-    let at = best.length;
-    while (at > 0 && sign * best[at - 1]!.score < v) at--;
-    best.splice(at, 0, { token: i, score: sign * v });
-    if (best.length > k) best.pop();
-    if (best.length === k) worst = sign * best[k - 1]!.score;
+/** The `k` largest scores seen so far (sorted, largest first), with a rejection threshold. */
+class TopK {
+  readonly entries: ReadoutEntry[] = [];
+  /** Scores ≤ this cannot enter (−∞ until full). */
+  threshold = -Infinity;
+  constructor(readonly k: number) {}
+
+  offer(token: number, score: number): void {
+    const e = this.entries;
+    let at = e.length;
+    while (at > 0 && e[at - 1]!.score < score) at--;
+    e.splice(at, 0, { token, score });
+    if (e.length > this.k) e.pop();
+    if (e.length === this.k) this.threshold = e[this.k - 1]!.score;
   }
-  for (const e of best) e.score += shift;
-  return best;
 }
+
+/** Vocabulary rows per product: small enough that V8 tiers the SIMD kernel up after a few calls. */
+const BLOCK_ROWS = 2048;
 
 /**
  * Reads out the columns of `directions` (n×k, n = d_model, or d_model + 1 for bias-augmented
@@ -99,16 +94,46 @@ export function vocabReadout(
   const k = directions.cols;
   const dirs = new Float32Array(d * k);
   for (let i = 0; i < d * k; i++) dirs[i] = directions.data[i]!;
-  const scores = matmulF32(table.data, dirs, V, d, k, {
-    transA: options.table === "unembed",
-    threads: options.threads,
-  });
+  const tops = Array.from({ length: k }, () => new TopK(topK));
+  const bottoms = Array.from({ length: k }, () => new TopK(topK)); // of negated scores
+  // Blocks of vocabulary rows: a single 50k-row call would run entirely in V8's baseline Wasm
+  // tier (≈3× slower), and blocks keep the kernel's scratch memory small.
+  const block = new Float32Array(Math.min(BLOCK_ROWS, V) * k);
+  const columns = options.table === "unembed"
+    ? new Float32Array(d * Math.min(BLOCK_ROWS, V))
+    : undefined;
+  for (let start = 0; start < V; start += BLOCK_ROWS) {
+    const rows = Math.min(BLOCK_ROWS, V - start);
+    let scores: Float32Array;
+    if (columns === undefined) {
+      const a = table.data.subarray(start * d, (start + rows) * d);
+      scores = matmulF32(a, dirs, rows, d, k, { out: block, threads: options.threads });
+    } else {
+      // W_U is [d_model, d_vocab]: gather this block's columns (d×rows) and use op(A) = Aᵀ.
+      for (let i = 0; i < d; i++) {
+        columns.set(table.data.subarray(i * V + start, i * V + start + rows), i * rows);
+      }
+      scores = matmulF32(columns, dirs, rows, d, k, {
+        transA: true,
+        out: block,
+        threads: options.threads,
+      });
+    }
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < k; c++) {
+        const v = scores[r * k + c]!;
+        const top = tops[c]!, bottom = bottoms[c]!;
+        if (v > top.threshold) top.offer(start + r, v);
+        if (-v > bottom.threshold) bottom.offer(start + r, -v);
+      }
+    }
+  }
   const out: VectorReadout[] = [];
   for (let c = 0; c < k; c++) {
     const shift = directions.rows === d + 1 ? directions.data[d * k + c]! : 0;
     out.push({
-      top: extremes(scores, V, k, c, topK, shift, 1),
-      bottom: extremes(scores, V, k, c, topK, shift, -1),
+      top: tops[c]!.entries.map((e) => ({ token: e.token, score: e.score + shift })),
+      bottom: bottoms[c]!.entries.map((e) => ({ token: e.token, score: -e.score + shift })),
     });
   }
   return out;

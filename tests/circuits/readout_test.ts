@@ -27,9 +27,15 @@ function bruteForce(
   });
 }
 
-for (const table of ["embed", "unembed"] as const) {
-  Deno.test(`vocabReadout(${table}): top/bottom tokens equal a brute-force f64 ranking`, () => {
-    const model = randomModel(smallConfig("gpt2", { dVocab: 50 }), 2);
+for (
+  const [table, vocab] of [["embed", 50], ["unembed", 50], ["embed", 5001], [
+    "unembed",
+    4300,
+  ]] as const
+) {
+  Deno.test(`vocabReadout(${table}, ${vocab} tokens): top/bottom tokens equal a brute-force f64 ranking`, () => {
+    // 5001 and 4300 tokens span several 2048-row blocks, the last one partial.
+    const model = randomModel(smallConfig("gpt2", { dVocab: vocab }), 2);
     const { dModel: d, dVocab: V } = model.config;
     const rng = new Rng(9);
     const k = 3;
