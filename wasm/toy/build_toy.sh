@@ -7,7 +7,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 out="${1:-$(dirname "$here")/toy.wasm}"
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
-clang-19 --target=wasm32-unknown-unknown -O3 -msimd128 -nostdlib -ffreestanding -fno-builtin \
+clang-19 --target=wasm32-unknown-unknown -O3 -msimd128 -ffast-math -nostdlib -ffreestanding -fno-builtin \
   -Wall -Wextra -Werror -c "$here/toy.c" -o "$tmp/toy.o"
 wasm-ld-19 --no-entry --export-memory --export=__heap_base --initial-memory=1048576 \
   --max-memory=2147483648 --gc-sections --strip-all -O2 "$tmp/toy.o" -o "$out"

@@ -29,8 +29,10 @@ double toy_recon(int ntok, const int32_t *restrict ptr, const int32_t *restrict 
     for (int i = 0; i < n; i++) acc += imp[i] * dz[i] * dz[i];
     loss += acc;
     if (!grad) continue;
+    // Branch-free so the loop vectorises: mask is 1 on active ReLUs, else 0.
     for (int i = 0; i < n; i++) {
-      dz[i] = z[i] > 0 ? 2 * imp[i] * dz[i] * scale : 0;
+      const float mask = (float)(z[i] > 0);
+      dz[i] = mask * (2 * scale) * imp[i] * dz[i];
       dc[i] += dz[i];
     }
     for (int q = s; q < e; q++) {
