@@ -4,25 +4,22 @@
  * @module
  */
 import type { ArrayEntry, Figure } from "../report/mod.ts";
-import type { HeadSummary, IoiSadResult } from "../sad/mod.ts";
+import type { BasisStats, HeadSummary, IoiSadResult } from "../sad/mod.ts";
 
-/** The per-head JSON summary line of `svlens sad --json`. */
-export interface HeadJson {
+/**
+ * The per-head JSON summary of `svlens sad --json` (and `summary.heads` in results.json): the
+ * SVD-basis statistics at the top level (see `BasisStats`), the rotation control under `rotated`.
+ */
+export interface HeadJson extends BasisStats {
+  /** Head as "L.H". */
   head: string;
+  /** Firings decomposed. */
   nFirings: number;
+  /** Firings dropped because l̃ ≤ 0. */
   nDropped: number;
-  meanNRecon: number;
-  medianNRecon: number;
-  histogram: number[];
-  meanSparseness: number;
-  medianSparseness: number;
-  rotated: {
-    meanNRecon: number;
-    medianNRecon: number;
-    histogram: number[];
-    meanSparseness: number;
-    medianSparseness: number;
-  };
+  /** The same statistics in the randomly rotated basis. */
+  rotated: BasisStats;
+  /** Statistics of the canonical IOI pair, for typed heads. */
   canonical?: HeadSummary["canonical"];
 }
 
@@ -39,9 +36,9 @@ export function headJson(s: HeadSummary): HeadJson {
   return out;
 }
 
+/** layer × head values of the analysed layers (NaN where a head was not analysed). */
 function grid(
   result: IoiSadResult,
-  nLayers: number,
   nHeads: number,
   pick: (s: HeadSummary) => number,
 ): { x: string[]; y: string[]; values: number[][] } {
@@ -52,7 +49,6 @@ function grid(
       return found ? pick(found.summary) : NaN;
     })
   );
-  void nLayers;
   return {
     x: Array.from({ length: nHeads }, (_, h) => String(h)),
     y: layers.map(String),
@@ -61,7 +57,7 @@ function grid(
 }
 
 /** The report figures: N_recon histogram grid, heat maps, SVD vs rotated, per-head table. */
-export function sadFigures(result: IoiSadResult, nLayers: number, nHeads: number): Figure[] {
+export function sadFigures(result: IoiSadResult, nHeads: number): Figure[] {
   const maxN = Math.max(
     1,
     ...result.heads.flatMap((h) => [
@@ -78,7 +74,7 @@ export function sadFigures(result: IoiSadResult, nLayers: number, nHeads: number
     title,
     xLabel: "head",
     yLabel: "layer",
-    ...grid(result, nLayers, nHeads, pick),
+    ...grid(result, nHeads, pick),
     caption,
   });
   return [

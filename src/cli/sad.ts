@@ -219,7 +219,7 @@ export async function run(args: string[]): Promise<number> {
       seed,
       parameters,
       summary,
-      figures: sadFigures(result, nLayers, nHeads),
+      figures: sadFigures(result, nHeads),
     }, sadArrays(result, dHead));
   }
   if (values.json) {
