@@ -1,6 +1,7 @@
 import { encodeSafetensors, type SafetensorsInput } from "../../src/model/safetensors.ts";
 import { readSafetensors } from "../../src/model/safetensors.ts";
 import { Rng } from "../../src/linalg/rng.ts";
+import { generateModel } from "../../src/model/generate.ts";
 import { assertAllClose, assertEquals, assertMatch, assertOk } from "../_assert.ts";
 import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runCli, runPython } from "../_helpers.ts";
 import { assertValidResults } from "../report/_schema.ts";
@@ -333,4 +334,18 @@ Deno.test({
       assertOk(typeof h.readout[0]!.u.top[0]!.text === "string", "token text from the tokenizer");
     }
   },
+});
+
+Deno.test("svlens svd on a model from model/generate.ts (sharded safetensors + its BPE tokenizer)", async () => {
+  await withDir(async (dir) => {
+    const model = `${dir}/tiny`;
+    await generateModel(model, { architecture: "gpt2", seed: 2, maxShardBytes: 300_000 });
+    const r = await runCli(["svd", model, "--circuit", "ov", "--heads", "1.3", "--json"], [
+      `--allow-read=${model}`,
+    ]);
+    assertEquals(r.code, 0, r.stderr);
+    const [h] = (JSON.parse(r.stdout) as { heads: HeadJson[] }).heads;
+    assertEquals(h!.singularValues.length, 16); // d_head = 64 / 4
+    assertOk(h!.readout[0]!.u.top.every((e) => typeof e.text === "string"), "token texts");
+  });
 });
