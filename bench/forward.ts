@@ -1,18 +1,20 @@
 /**
- * Forward-pass benchmark: a GPT-2-small-shaped model (random weights, real shapes: 12 layers,
- * 12 heads, d_model 768, d_mlp 3072, vocab 50257), 128 IOI-length prompts (14–18 tokens), capturing
+ * Forward-pass benchmark: a GPT-2-small-shaped model (or pythia-160m with `--arch pythia`), random
+ * weights, real shapes (12 layers, 12 heads, d_model 768, d_mlp 3072, vocab 50257 / 50304),
+ * 128 IOI-length prompts (14–18 tokens), capturing
  * `blocks.*.ln1.hook_normalized` and `blocks.*.attn.hook_pattern` for every layer.
  * Prints onnxruntime-web (2 threads) and the pure-TS reference side by side with the ratio, the
  * agreement between them, and peak RSS. Targets (issue 5): ONNX < 10 s, peak RSS < 2 GB.
  *
  * Run: `deno run --unstable-raw-imports --allow-sys=loadavg bench/forward.ts
- * [--prompts 128] [--reference-prompts 8] [--threads 2] [--chunk 128] [--seed 1]`
+ * [--prompts 128] [--reference-prompts 8] [--threads 2] [--chunk 128] [--seed 1]
+ * [--arch gpt2|pythia]`
  * (the reference runs on a subset, `--reference-prompts`, and is reported per token).
  * @module
  */
 import process from "node:process";
 import { parseArgs } from "node:util";
-import { gpt2Config, randomModel, runWithCache } from "../src/runtime/mod.ts";
+import { gpt2Config, neoxConfig, randomModel, runWithCache } from "../src/runtime/mod.ts";
 import { initOrt } from "../src/runtime/onnx_session.ts";
 
 const { values } = parseArgs({
@@ -23,6 +25,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     seed: { type: "string", default: "1" },
     chunk: { type: "string", default: "128" },
+    arch: { type: "string", default: "gpt2" },
   },
 });
 const nPrompts = Number(values.prompts);
@@ -48,15 +51,10 @@ const uniform = (): number => {
   t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
   return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
 };
-const config = gpt2Config({
-  nLayers: 12,
-  nHeads: 12,
-  dModel: 768,
-  dHead: 64,
-  dMlp: 3072,
-  dVocab: 50257,
-  nCtx: 1024,
-});
+const shape = { nLayers: 12, nHeads: 12, dModel: 768, dHead: 64, dMlp: 3072 };
+const config = values.arch === "pythia"
+  ? neoxConfig({ ...shape, dVocab: 50304, nCtx: 2048, rotaryPct: 0.25 }) // pythia-160m
+  : gpt2Config({ ...shape, dVocab: 50257, nCtx: 1024 }); // gpt2 (small)
 const prompts = Array.from(
   { length: nPrompts },
   () => Array.from({ length: 14 + Math.floor(uniform() * 5) }, () => Math.floor(uniform() * 50257)),
@@ -124,7 +122,9 @@ const refTps = refTokens / (tRef / 1000);
 const row = (name: string, cells: string[]): string =>
   [name.padEnd(34), ...cells.map((c) => c.padStart(14))].join("");
 console.log(
-  `GPT-2-small shape, ${nPrompts} prompts, ${nTokens} tokens, capture ln1.hook_normalized + hook_pattern (all 12 layers)`,
+  `${
+    values.arch === "pythia" ? "pythia-160m" : "GPT-2-small"
+  } shape, ${nPrompts} prompts, ${nTokens} tokens, capture ln1.hook_normalized + hook_pattern (all 12 layers)`,
 );
 console.log(row("", ["onnxruntime-web", "reference TS", "ratio"]));
 console.log(row("prompts run", [`${nPrompts}`, `${nRef}`, ""]));
