@@ -5,7 +5,7 @@
  * @module
  */
 import type { Model } from "../model/types.ts";
-import { type Matrix, pinv, qr } from "../linalg/mod.ts";
+import { type Matrix, pinv, qr, transpose } from "../linalg/mod.ts";
 import { ModelFormatError } from "../errors.ts";
 
 /** The float64 weights of one head. */
@@ -88,15 +88,6 @@ export function appendRow(f: Matrix, row: Float64Array): Matrix {
   return { rows: f.rows + 1, cols: f.cols, data };
 }
 
-/** The transpose of `a` as a new matrix. */
-export function transposed(a: Matrix): Matrix {
-  const out = new Float64Array(a.rows * a.cols);
-  for (let i = 0; i < a.rows; i++) {
-    for (let j = 0; j < a.cols; j++) out[j * a.rows + i] = a.data[i * a.cols + j]!;
-  }
-  return { rows: a.cols, cols: a.rows, data: out };
-}
-
 /**
  * F⁺ᵀ for a thin factor F (n×r, n ≥ r): maps z ∈ R^r to the minimum-norm y ∈ R^n with
  * Fᵀ y = z when F has full column rank (then exact), else the least-squares y = F⁺ᵀ z. Uses a
@@ -125,7 +116,7 @@ export class PinvTranspose {
       this.#q = q;
       this.#r = rr;
     } else {
-      this.#dense = transposed(pinv(f));
+      this.#dense = transpose(pinv(f));
     }
   }
 

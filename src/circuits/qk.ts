@@ -17,9 +17,9 @@
  * and B have full column rank; or the per-offset form y_dᵀ Ω_{d−s} y_s with Ω_Δ = A R_{−Δ} Bᵀ.
  * @module
  */
-import { LowRankProduct, type Matrix } from "../linalg/mod.ts";
+import { LowRankProduct, matmul, type Matrix, transpose } from "../linalg/mod.ts";
 import type { Model } from "../model/types.ts";
-import { appendRow, headWeights, PinvTranspose, transposed } from "./head_weights.ts";
+import { appendRow, headWeights, PinvTranspose } from "./head_weights.ts";
 import { rotaryMatrix, type RotarySpec, rotate } from "./rotary.ts";
 
 /** How the query/key biases enter Ω (method.md §4.3). */
@@ -123,20 +123,6 @@ function projectT(f: Matrix, y: Float64Array): Float64Array {
   return out;
 }
 
-/** r · bᵀ for r (h×h) and b (n×h): the h×n right factor of a rotated product. */
-function rotatedRight(r: Matrix, b: Matrix): Matrix {
-  const h = r.rows, n = b.rows;
-  const out = new Float64Array(h * n);
-  for (let i = 0; i < h; i++) {
-    for (let j = 0; j < n; j++) {
-      let s = 0;
-      for (let t = 0; t < h; t++) s += r.data[i * h + t]! * b.data[j * h + t]!;
-      out[i * n + j] = s;
-    }
-  }
-  return { rows: h, cols: n, data: out };
-}
-
 /**
  * The QK circuit of head `head` in layer `layer` with the chosen bias variant (default
  * `offset`). Use weights processed as TransformerLens does (`processWeights`) to reproduce the
@@ -166,7 +152,7 @@ export function qkCircuit(
   const augK = bias === "augmented" || bias === "destination";
   const a = augQ ? appendRow(wQ, bQ) : wQ;
   const b = augK ? appendRow(wK, bK) : wK;
-  const omega = new LowRankProduct(a, transposed(b));
+  const omega = new LowRankProduct(a, transpose(b));
   const rotary = rotaryDim > 0 ? { dHead: dh, rotaryDim, base: rotaryBase } : undefined;
 
   // Pseudo-inverses (a thin QR each) are formed only when offsets or rotated inputs are used,
@@ -224,7 +210,7 @@ export function qkCircuit(
       }
       const f = side === "query" ? a : b;
       const p = side === "query" ? getPinvA() : getPinvB();
-      return new LowRankProduct(p.matrix, rotatedRight(rotaryMatrix(pos, rotary), f));
+      return new LowRankProduct(p.matrix, matmul(rotaryMatrix(pos, rotary), transpose(f)));
     },
     perOffset(delta: number): LowRankProduct {
       if (rotary === undefined) {
@@ -233,7 +219,7 @@ export function qkCircuit(
             `(Ω does not depend on the offset)`,
         );
       }
-      return new LowRankProduct(a, rotatedRight(rotaryMatrix(-delta, rotary), b));
+      return new LowRankProduct(a, matmul(rotaryMatrix(-delta, rotary), transpose(b)));
     },
   };
 }
