@@ -98,6 +98,9 @@ export function runPoint(
   const last = tr.snapshots[tr.snapshots.length - 1]!;
   const first = al.matches[0]!;
   const P = cfg.pairs.length;
+  const byWeight = [...cfg.pairs.keys()].sort((a, b) =>
+    cfg.pairs[b]!.weight - cfg.pairs[a]!.weight
+  );
   const summary: Record<string, number> = {
     cosQuery: first.cosQuery,
     cosKey: first.cosKey,
@@ -110,13 +113,8 @@ export function runPoint(
     meanMatchedCos: al.meanMatchedCos,
     minMatchedCos: Math.min(...al.matches.map((mt) => Math.min(mt.cosQuery, mt.cosKey))),
     topPFraction: al.topPFraction,
-    pairsOnOwnRank: al.matches.filter((mt, p) => {
-      // pairs sorted by descending weight should sit on triplet p
-      const order = [...cfg.pairs.keys()].sort((a, b) =>
-        cfg.pairs[b]!.weight - cfg.pairs[a]!.weight
-      );
-      return order[mt.triplet] === p;
-    }).length / P,
+    // The k-th heaviest pair should sit on triplet k.
+    pairsOnOwnRank: al.matches.filter((mt, p) => byWeight[mt.triplet] === p).length / P,
     subspaceQuery: mean(al.subspaceQuery),
     subspaceKey: mean(al.subspaceKey),
     subspaceMin: Math.min(...al.subspaceQuery, ...al.subspaceKey),

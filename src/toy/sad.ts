@@ -85,7 +85,7 @@ export function toySad(
   mu: Float64Array | null,
   rng: Rng,
 ): ToySad {
-  const { nFeatures: n, dModel: d, dHead: h } = cfg;
+  const { dModel: d, dHead: h } = cfg;
   const K = Math.min(d, h);
   const m = batch.keysPerQuery;
   const B = batch.batchSize;
@@ -192,7 +192,6 @@ export function toySad(
       }
     }
   }
-  void n;
   return {
     triplets: K,
     target: group(acc.t![0], acc.t![1], acc.t![2], K),
