@@ -197,6 +197,30 @@ function allowList(source: string): Map<string, PyGlobal> {
   };
   add("torch._utils", "_rebuild_parameter", param);
   add("torch._utils", "_rebuild_parameter_with_state", param);
+  // Tensors with Python state or of a subclass: `_rebuild_from_type_v2(func, type, args, state)`.
+  // Only allow-listed rebuild functions, plain Tensor/Parameter types and empty state pass.
+  add("torch", "Tensor");
+  add("torch.nn.parameter", "Parameter");
+  add("torch._tensor", "_rebuild_from_type_v2", (a) => {
+    const [func, type, args, state] = a;
+    if (!(func instanceof PyGlobal) || !func.call || func.module !== "torch._utils") {
+      throw new ModelFormatError(`${source}: _rebuild_from_type_v2 with ${describe(func ?? null)}`);
+    }
+    if (!(type instanceof PyGlobal) || (type.name !== "Tensor" && type.name !== "Parameter")) {
+      throw new ModelFormatError(
+        `${source}: _rebuild_from_type_v2 with type ${describe(type ?? null)}`,
+      );
+    }
+    if (!(args instanceof PyTuple)) {
+      throw new ModelFormatError(`${source}: _rebuild_from_type_v2 arguments are not a tuple`);
+    }
+    if (
+      !(state === null || state === undefined || (state instanceof PyDict && state.map.size === 0))
+    ) {
+      throw new ModelFormatError(`${source}: tensors with Python attributes are not supported`);
+    }
+    return func.call(args.items);
+  });
   for (const s of Object.keys(STORAGES)) add("torch", s);
   return g;
 }

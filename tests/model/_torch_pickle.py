@@ -14,6 +14,12 @@ sys.modules["torch"] = torch; sys.modules["torch._utils"] = utils
 torch._utils = utils
 
 def _rebuild_tensor_v2(*a): raise RuntimeError("never called")
+tensor_mod = types.ModuleType("torch._tensor"); sys.modules["torch._tensor"] = tensor_mod
+def _rebuild_from_type_v2(*a): raise RuntimeError("never called")
+_rebuild_from_type_v2.__module__ = "torch._tensor"; _rebuild_from_type_v2.__qualname__ = "_rebuild_from_type_v2"
+tensor_mod._rebuild_from_type_v2 = _rebuild_from_type_v2
+class TorchTensorType: pass
+TorchTensorType.__module__ = "torch"; TorchTensorType.__qualname__ = "Tensor"; TorchTensorType.__name__ = "Tensor"; torch.Tensor = TorchTensorType
 def _rebuild_parameter(*a): raise RuntimeError("never called")
 for f in (_rebuild_tensor_v2, _rebuild_parameter):
     f.__module__ = "torch._utils"; f.__qualname__ = f.__name__; setattr(utils, f.__name__, f)
@@ -26,10 +32,13 @@ class Storage:
     def __init__(self, kind, key, raw, numel): self.kind, self.key, self.raw, self.numel = kind, key, raw, numel
 
 class Tensor:
-    def __init__(self, storage, offset, size, stride, param=False):
+    def __init__(self, storage, offset, size, stride, param=False, from_type=False):
         self.storage, self.offset, self.size, self.stride, self.param = storage, offset, size, stride, param
+        self.from_type = from_type
     def __reduce_ex__(self, proto):
         t = (_rebuild_tensor_v2, (self.storage, self.offset, tuple(self.size), tuple(self.stride), False, collections.OrderedDict()))
+        if self.from_type:
+            return (_rebuild_from_type_v2, (t[0], TorchTensorType, t[1], {}))
         if self.param:
             return (_rebuild_parameter, (Inner(t), False, collections.OrderedDict()))
         return t
@@ -77,7 +86,7 @@ for i, (name, t) in enumerate(spec["tensors"].items()):
         raw = flat.astype(np_dtype).tobytes()
     key = str(i)
     st = Storage(kind, key, raw, flat.size); storages[name] = st; blobs[key] = raw
-    sd[name] = Tensor(st, pad, shape, stride, param=t.get("param", False))
+    sd[name] = Tensor(st, pad, shape, stride, param=t.get("param", False), from_type=t.get("from_type", False))
 if spec.get("evil"):
     sd["evil"] = Evil(spec["evil"])
 if spec.get("nested_evil"):

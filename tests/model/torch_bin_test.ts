@@ -17,6 +17,7 @@ interface Spec {
   share?: string;
   offset?: number;
   param?: boolean;
+  from_type?: boolean;
 }
 
 /** Writes a torch.save-style zip with the python helper (no torch needed) and returns its bytes. */
@@ -61,6 +62,7 @@ Deno.test({
           "off": { dtype: "f32", shape: [2], data: [5, 6], offset: 3 },
           "tied": { dtype: "f32", shape: [2, 3], data: [], share: "a.weight" },
           "p": { dtype: "f32", shape: [1], data: [42], param: true },
+          "ft": { dtype: "f32", shape: [2], data: [3, 4], from_type: true },
         }, { protocol, deflate });
         const sd = readTorchBin(bytes);
         assertEquals([...sd.keys()], [
@@ -74,6 +76,7 @@ Deno.test({
           "off",
           "tied",
           "p",
+          "ft",
         ]);
         assertEquals(sd.get("a.weight")!.shape, [2, 3]);
         assertEquals([...sd.get("a.weight")!.data], seq(6));
@@ -87,6 +90,7 @@ Deno.test({
         assertEquals([...sd.get("off")!.data], [5, 6]);
         assertEquals([...sd.get("tied")!.data], seq(6));
         assertEquals([...sd.get("p")!.data], [42]);
+        assertEquals([...sd.get("ft")!.data], [3, 4]);
         assertEquals(sd.get("b")!.storageType, "HalfStorage");
       }
     }
