@@ -141,25 +141,26 @@ function figures(
   const name = circuit.toUpperCase();
   const { nLayers, nHeads } = model.config;
   const out: Figure[] = [];
+  const layers = [...new Set(svds.map((h) => h.layer))].sort((a, b) => a - b);
+  // One panel per layer, one line per head: 12 readable panels rather than 144 tiny ones.
   out.push({
     kind: "grid",
-    title: `${name} singular value spectra (unscaled), one panel per head`,
+    title: `${name} singular value spectra (unscaled): one panel per layer, one line per head`,
     caption: scaleNote,
-    columns: Math.min(nHeads, 12),
-    cells: svds.map((h) => ({
+    columns: Math.min(layers.length, 4),
+    cells: layers.map((l) => ({
       kind: "line",
-      title: `${name} ${headLabel(h)}`,
+      title: `${name} layer ${l}`,
       xLabel: "k",
       yLabel: "σ_k",
       logY: true,
-      series: [{
-        name: "σ",
+      series: svds.filter((h) => h.layer === l).map((h) => ({
+        name: `head ${h.head}`,
         x: h.singularValues.map((_, k) => k + 1),
         y: h.singularValues,
-      }],
+      })),
     })),
   });
-  const layers = [...new Set(svds.map((h) => h.layer))].sort((a, b) => a - b);
   const headIdx = [...new Set(svds.map((h) => h.head))].sort((a, b) => a - b);
   if (layers.length > 1 || headIdx.length > 1) {
     const grid = (pick: (h: HeadSummary) => number) =>
