@@ -140,8 +140,20 @@ while IFS= read -r line; do
   case "$simd_blas2:$line" in 1:BLAS/SRC/dgemv.f | 1:BLAS/SRC/dger.f) continue ;; esac
   files+=("$line")
 done <"$here/lapack/files.txt"
+# Tuning patch: ILAENV's QR crossover NX = 128 keeps LAPACK's thin QR (n ≤ 128, e.g. 769×64
+# attention factors) entirely in the unblocked level-2 code; NX = 0 lets dgeqrf use blocked
+# panels whose trailing updates run on the SIMD dgemm. Results stay exact Householder QR.
+mkdir -p "$obj/patched/SRC"
+sed "/C3.EQ.'QRF' .OR. C3.EQ.'RQF' .OR. C3.EQ.'LQF' .OR. C3.EQ./,/END IF/ s/NX = 128/NX = 0/" \
+  "$src/SRC/ilaenv.f" >"$obj/patched/SRC/ilaenv.f"
+if [ "$(diff "$src/SRC/ilaenv.f" "$obj/patched/SRC/ilaenv.f" | grep -c '^>')" != 2 ]; then
+  log "the ilaenv.f crossover patch did not apply as expected (source changed?)"
+  exit 1
+fi
 log "compiling ${#files[@]} Fortran files on $jobs jobs"
-printf '%s\n' "${files[@]}" | xargs -P "$jobs" -I{} "$obj/compile.sh" "$src" "$obj" {}
+printf '%s\n' "${files[@]}" | grep -vx SRC/ilaenv.f |
+  xargs -P "$jobs" -I{} "$obj/compile.sh" "$src" "$obj" {}
+"$obj/compile.sh" "$obj/patched" "$obj" SRC/ilaenv.f
 
 # 4. C glue, SIMD level-2 BLAS (and optionally the SIMD dgemm_).
 cflags=(--target=wasm32-wasi -O2 -msimd128 -Wall -Wextra -Werror)
