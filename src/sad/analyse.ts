@@ -7,6 +7,7 @@
  */
 import { SvlensError } from "../errors.ts";
 import type { Matrix } from "../linalg/mod.ts";
+import { matmulF64 } from "../linalg/matmul_f64.ts";
 import type { Model, Tensor } from "../model/types.ts";
 import {
   type HeadWeights as CircuitHeadWeights,
@@ -81,22 +82,12 @@ export function sadHeadWeights(model: Model, layer: number, head: number): Circu
   return circuitHeadWeights(model, layer, head);
 }
 
-/** x Wᵀ-style projection: out = Wᵀ x (+ b) for a d_model×d_head W, reading x from f32. */
-function projectResidual(
-  w: Matrix,
-  x: Float32Array | Float64Array,
-  offset: number,
-  bias?: Float64Array,
-): Float64Array {
-  const h = w.cols;
-  const out = bias ? Float64Array.from(bias) : new Float64Array(h);
-  for (let i = 0; i < w.rows; i++) {
-    const xi = x[offset + i]!;
-    if (xi === 0) continue;
-    const row = i * h;
-    for (let j = 0; j < h; j++) out[j] = out[j]! + xi * w.data[row + j]!;
+/** Adds `bias` (length h) to every row of the row-major n×h `rows`. */
+function addBias(rows: Float64Array, bias: Float64Array): void {
+  const h = bias.length;
+  for (let r = 0; r < rows.length; r += h) {
+    for (let j = 0; j < h; j++) rows[r + j] = rows[r + j]! + bias[j]!;
   }
-  return out;
 }
 
 /** The result of one head over all prompts. */
@@ -146,90 +137,129 @@ export function analyseHead(
   const x = acts.normalized.data;
   const pat = acts.pattern.data;
   const tau = options.tau ?? 0.5;
-  const results: FiringResult[] = [];
+  const h = dHead;
+  // Phase 1: the firings, and the residual rows whose projections they need: one row per
+  // distinct query (b, d), and per firing either the key difference Δx (learned positions) or
+  // every key row t ≤ d of the prompt (rotary: keys rotate individually).
+  type Item = { f: Firing; b: number; qRow: number; kRow: number };
+  const items: Item[] = [];
+  const queryRow = new Map<number, number>();
+  const keyRow = new Map<number, number>();
+  let nDelta = 0;
   for (let b = 0; b < batch; b++) {
-    const p = positions[b]!;
     const patBase = (b * nHeads + head) * pos * pos;
-    const firings = selectFirings((q, k) => pat[patBase + q * pos + k]!, p, tau, options.headType);
-    if (firings.length === 0) continue;
-    const rowOf = (t: number) => (b * pos + t) * d;
-    // Prefix sums of the residuals (for the mean over the other keys) or rotated keys.
-    const maxQuery = Math.max(...firings.map((f) => f.query));
-    let keys: Float64Array[] | undefined;
-    let prefix: Float64Array[] | undefined;
-    if (rotaryDim > 0) {
-      keys = [];
-      for (let t = 0; t <= maxQuery; t++) {
-        const k = projectResidual(weights.wK, x, rowOf(t), weights.bK);
-        keys.push(perOffset ? k : rotate(k, t, spec));
+    const firings = selectFirings(
+      (q, k) => pat[patBase + q * pos + k]!,
+      positions[b]!,
+      tau,
+      options.headType,
+    );
+    for (const f of firings) {
+      const qKey = b * pos + f.query;
+      if (!queryRow.has(qKey)) queryRow.set(qKey, queryRow.size);
+      let kRow = -1;
+      if (rotaryDim > 0) {
+        for (let t = 0; t <= f.query; t++) {
+          if (!keyRow.has(b * pos + t)) keyRow.set(b * pos + t, keyRow.size);
+        }
+      } else kRow = nDelta++;
+      items.push({ f, b, qRow: queryRow.get(qKey)!, kRow });
+    }
+  }
+  if (items.length === 0) return { layer, head, basis, firings: [] };
+  // Phase 2: the projections as two batched float64 GEMMs (SIMD kernel).
+  const xq = new Float64Array(queryRow.size * d);
+  for (const [at, row] of queryRow) {
+    for (let i = 0; i < d; i++) xq[row * d + i] = x[at * d + i]!;
+  }
+  const qs = matmulF64(xq, weights.wQ.data, queryRow.size, d, h);
+  addBias(qs, weights.bQ);
+  let ks: Float64Array;
+  if (rotaryDim > 0) {
+    const xk = new Float64Array(keyRow.size * d);
+    for (const [at, row] of keyRow) {
+      for (let i = 0; i < d; i++) xk[row * d + i] = x[at * d + i]!;
+    }
+    ks = matmulF64(xk, weights.wK.data, keyRow.size, d, h);
+    addBias(ks, weights.bK);
+    if (!perOffset) {
+      for (const [at, row] of keyRow) {
+        ks.set(rotate(ks.subarray(row * h, row * h + h), at % pos, spec), row * h);
       }
-    } else {
-      prefix = [];
-      let acc = new Float64Array(d);
-      for (let t = 0; t <= maxQuery; t++) {
-        acc = Float64Array.from(acc);
-        for (let i = 0; i < d; i++) acc[i] = acc[i]! + x[rowOf(t) + i]!;
-        prefix.push(acc);
+      for (const [at, row] of queryRow) {
+        qs.set(rotate(qs.subarray(row * h, row * h + h), at % pos, spec), row * h);
       }
     }
-    const queries = new Map<number, Float64Array>();
-    for (const f of firings) {
+  } else {
+    // Δx = x_j − (Σ_{t≤d} x_t − x_j)/(m − 1), one row per firing, from per-prompt prefix sums.
+    const nk = items.length;
+    const dx = new Float64Array(nk * d);
+    const sums = new Map<number, Float64Array>();
+    for (const { f, b, kRow } of items) {
+      const at = b * pos + f.query;
+      let sum = sums.get(at);
+      if (!sum) {
+        sum = new Float64Array(d);
+        for (let t = 0; t <= f.query; t++) {
+          const o = (b * pos + t) * d;
+          for (let i = 0; i < d; i++) sum[i] = sum[i]! + x[o + i]!;
+        }
+        sums.set(at, sum);
+      }
+      const xo = (b * pos + f.key) * d;
       const m = f.query + 1;
-      let q = queries.get(f.query);
-      if (!q) {
-        q = projectResidual(weights.wQ, x, rowOf(f.query), weights.bQ);
-        if (rotaryDim > 0 && !perOffset) q = rotate(q, f.query, spec);
-        queries.set(f.query, q);
+      for (let i = 0; i < d; i++) {
+        const xj = x[xo + i]!;
+        dx[kRow * d + i] = xj - (sum[i]! - xj) / (m - 1);
       }
-      const where = `head ${layer}.${head}, prompt ${b}, query ${f.query} → key ${f.key}`;
+    }
+    ks = matmulF64(dx, weights.wK.data, nk, d, h);
+  }
+  // Phase 3: contributions per firing.
+  const results: FiringResult[] = [];
+  for (const { f, b, qRow, kRow } of items) {
+    const q = qs.subarray(qRow * h, qRow * h + h);
+    const where = `head ${layer}.${head}, prompt ${b}, query ${f.query} → key ${f.key}`;
+    const m = f.query + 1;
+    let c: Float64Array, rotated: Float64Array, lTilde: number;
+    if (rotaryDim > 0) {
+      const keys = Array.from(
+        { length: m },
+        (_, t) => {
+          const row = keyRow.get(b * pos + t)!;
+          return ks.subarray(row * h, row * h + h);
+        },
+      );
       if (perOffset) {
-        const po = perOffsetContributions(perOffset, f.query, f.key, q, keys!, rotation, where);
-        const result: FiringResult = {
-          ...f,
-          prompt: b,
-          lTilde: po.lTilde,
-          nRecon: nRecon(po.c, po.lTilde),
-          sparseness: sparseness(po.c),
-          rotatedNRecon: nRecon(po.rotated, po.lTilde),
-          rotatedSparseness: sparseness(po.rotated),
-        };
-        if (options.keepContributions) result.contributions = po.c;
-        results.push(result);
-        continue;
-      }
-      let dk: Float64Array;
-      if (keys) {
-        const h = weights.wK.cols;
-        dk = new Float64Array(h);
+        const po = perOffsetContributions(perOffset, f.query, f.key, q, keys, rotation, where);
+        ({ c, rotated, lTilde } = po);
+      } else {
+        const dk = new Float64Array(h);
         for (let t = 0; t < m; t++) {
           const w = t === f.key ? 1 : -1 / (m - 1);
           const kt = keys[t]!;
           for (let j = 0; j < h; j++) dk[j] = dk[j]! + w * kt[j]!;
         }
-      } else {
-        const sum = prefix![f.query]!;
-        const dx = new Float64Array(d);
-        const xo = rowOf(f.key);
-        for (let i = 0; i < d; i++) {
-          const xj = x[xo + i]!;
-          dx[i] = xj - (sum[i]! - xj) / (m - 1);
-        }
-        dk = projectResidual(weights.wK, dx, 0);
+        const fc = firingContributions(basis, q, dk, where);
+        ({ c, lTilde } = fc);
+        rotated = rotatedContributions(rotation, fc, where);
       }
-      const fc = firingContributions(basis, q, dk, where);
-      const rotated = rotatedContributions(rotation, fc, where);
-      const result: FiringResult = {
-        ...f,
-        prompt: b,
-        lTilde: fc.lTilde,
-        nRecon: nRecon(fc.c, fc.lTilde),
-        sparseness: sparseness(fc.c),
-        rotatedNRecon: nRecon(rotated, fc.lTilde),
-        rotatedSparseness: sparseness(rotated),
-      };
-      if (options.keepContributions) result.contributions = fc.c;
-      results.push(result);
+    } else {
+      const fc = firingContributions(basis, q, ks.subarray(kRow * h, kRow * h + h), where);
+      ({ c, lTilde } = fc);
+      rotated = rotatedContributions(rotation, fc, where);
     }
+    const result: FiringResult = {
+      ...f,
+      prompt: b,
+      lTilde,
+      nRecon: nRecon(c, lTilde),
+      sparseness: sparseness(c),
+      rotatedNRecon: nRecon(rotated, lTilde),
+      rotatedSparseness: sparseness(rotated),
+    };
+    if (options.keepContributions) result.contributions = c;
+    results.push(result);
   }
   return { layer, head, basis, firings: results };
 }

@@ -77,3 +77,29 @@ for (
     assertOk(plantedSeen >= planted.length, `${plantedSeen} planted firings`);
   });
 }
+
+Deno.test("a head with no firings (τ = 1 is never reached) gives an empty result", async () => {
+  const { model } = plantedModel({ nLayers: 1, nHeads: 2, seed: 1 });
+  const tokens = [[0, 1, 2, 3], [3, 2, 1, 0]];
+  const cache = await runWithCache(model, tokens, {
+    names: ["blocks.0.ln1.hook_normalized", "blocks.0.attn.hook_pattern"],
+    backend: "reference",
+  });
+  const acts = {
+    normalized: cache.get("blocks.0.ln1.hook_normalized")!,
+    pattern: cache.get("blocks.0.attn.hook_pattern")!,
+  };
+  const positions = tokens.map(() => ({ length: 4, end: 3, io: -1, s1: -1, s2: -1 }));
+  const r = analyseHead(
+    model,
+    0,
+    1,
+    acts,
+    positions,
+    headRotations(1, 2, model.config.dHead, 0)(0, 1),
+    {
+      tau: 1.01,
+    },
+  );
+  assertEquals(r.firings, []);
+});
