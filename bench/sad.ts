@@ -72,7 +72,7 @@ const args = [
 const hasTime = await exists("/usr/bin/time");
 const t0 = performance.now();
 const res = await new Deno.Command(hasTime ? "/usr/bin/time" : deno, {
-  args: hasTime ? ["-f", "TIME %e %M", deno, ...args] : args,
+  args: hasTime ? ["-f", "TIME %e %M %U %S", deno, ...args] : args,
   stdout: "piped",
   stderr: "piped",
 }).output();
@@ -83,8 +83,9 @@ if (!res.success) {
   Deno.exit(1);
 }
 const summary = JSON.parse(new TextDecoder().decode(res.stdout));
-const m = /TIME ([\d.]+) (\d+)/.exec(stderr);
+const m = /TIME ([\d.]+) (\d+) ([\d.]+) ([\d.]+)/.exec(stderr);
 const rssMb = m ? Number(m[2]) / 1024 : NaN;
+const cpu = m ? Number(m[3]) + Number(m[4]) : NaN;
 const forward = summary.timings.forwardMs / 1000;
 const decomposition = summary.timings.decompositionMs / 1000;
 const firings = summary.heads.reduce((a: number, h: { nFirings: number }) => a + h.nFirings, 0);
@@ -93,6 +94,8 @@ let anchor = NaN;
 try {
   const py = await new Deno.Command("python3", {
     args: [`${root}bench/sad_anchor.py`, model, out],
+    // single-threaded like svlens's decomposition
+    env: { OPENBLAS_NUM_THREADS: "1", OMP_NUM_THREADS: "1" },
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -110,7 +113,7 @@ console.log(
   `backend ${values.backend}; load average ${Deno.loadavg().map((v) => v.toFixed(1)).join(" ")}`,
 );
 console.log("phase                 svlens (s)   numpy anchor (s)   ratio");
-console.log(`end to end            ${f(wall).padStart(10)}`);
+console.log(`end to end            ${f(wall).padStart(10)}   (CPU time ${f(cpu)} s)`);
 console.log(`  forward pass        ${f(forward).padStart(10)}`);
 console.log(
   `  decomposition       ${f(decomposition).padStart(10)}   ${f(anchor, 2).padStart(16)}   ${
