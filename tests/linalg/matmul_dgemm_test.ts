@@ -99,7 +99,14 @@ function check(
 
 Deno.test("dgemm_ (Fortran convention) matches the oracle for all transposes, lds, alpha/beta", () => {
   let seed = 100;
-  const shapes: [number, number, number][] = [[1, 1, 1], [3, 17, 5], [65, 17, 33], [100, 30, 270]];
+  const shapes: [number, number, number][] = [
+    [1, 1, 1],
+    [3, 17, 5],
+    [65, 17, 33],
+    [100, 30, 270],
+    [1, 600, 300], // skinny paths (m×n×k here)
+    [530, 3, 270],
+  ];
   for (const [m, n, k] of shapes) {
     for (const ta of ["N", "T"] as const) {
       for (const tb of ["N", "T"] as const) {

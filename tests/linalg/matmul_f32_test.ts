@@ -1,5 +1,5 @@
 import { closeMatmulThreads, matmulF32, matmulThreadsActive } from "../../src/linalg/matmul_f32.ts";
-import { kernelMemory } from "../../src/linalg/_kernels.ts";
+import { kernelMemory, reserveScratch, sgemm } from "../../src/linalg/_kernels.ts";
 import { assertEquals, assertOk, assertThrows } from "../_assert.ts";
 import { runDeno } from "../_helpers.ts";
 import { boundRatio, naiveGemm, randomArray } from "./_matmul_oracle.ts";
@@ -45,6 +45,16 @@ const SHAPES: [number, number, number][] = [
   [130, 70, 40],
   [5, 20, 1030],
   [125, 260, 33],
+  // Skinny: at most 4 rows or columns stream B in 256×512 blocks (axpy, dot, or copy variants
+  // chosen by the strides, i.e. by the transposes).
+  [1, 300, 600],
+  [2, 520, 70],
+  [3, 9, 1100],
+  [4, 270, 530],
+  [600, 300, 1],
+  [70, 520, 2],
+  [530, 270, 4],
+  [5, 300, 3],
 ];
 
 Deno.test("matmulF32 matches the f64 oracle within k·eps32·|A||B| for all transposes", () => {
@@ -198,4 +208,32 @@ Deno.test("matmulF32 with threads: 2 splits rows or columns and still matches th
     RangeError,
     /threads/,
   );
+});
+
+Deno.test("strided sgemm core: non-unit strides on every operand (skinny copy path, blocked)", () => {
+  // The TS API always passes one unit stride per operand; the exported kernel accepts any.
+  for (const [m, k, n] of [[3, 300, 530], [40, 70, 50]] as const) {
+    const a = randomArray(m * k, 31);
+    const b = randomArray(k * n, 32);
+    const { c: want, abs } = naiveGemm(a, b, m, k, n, false, false);
+    // A(i,p) at 2·(i·k + p); B(p,j) at 3·(j·k + p) + 1 (column-major, spaced); C(i,j) at 2·(j·m + i).
+    const aLen = 2 * m * k, bLen = 3 * k * n + 1, cLen = 2 * m * n;
+    const base = reserveScratch(4 * (sgemm.workLen + aLen + bLen + cLen) + 64);
+    const pa = base + 4 * sgemm.workLen, pb = pa + 4 * aLen, pc = pb + 4 * bLen;
+    const f32 = new Float32Array(kernelMemory.buffer);
+    for (let i = 0; i < m; i++) {
+      for (let p = 0; p < k; p++) f32[pa / 4 + 2 * (i * k + p)] = a[i * k + p]!;
+    }
+    for (let p = 0; p < k; p++) {
+      for (let j = 0; j < n; j++) f32[pb / 4 + 3 * (j * k + p) + 1] = b[p * n + j]!;
+    }
+    f32.fill(NaN, pc / 4, pc / 4 + cLen);
+    sgemm.run(m, n, k, 1, pa, 2 * k, 2, pb + 4, 3, 3 * k, 0, pc, 2, 2 * m, base);
+    const got = new Float64Array(m * n);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < n; j++) got[i * n + j] = f32[pc / 4 + 2 * (j * m + i)]!;
+    }
+    const ratio = boundRatio(got, want, abs, k, EPS32);
+    assertOk(ratio <= 1, `${m}×${k}×${n} strided: error is ${ratio}× the bound`);
+  }
 });

@@ -47,6 +47,16 @@ const SHAPES: [number, number, number][] = [
   [5, 20, 520],
   [100, 20, 9],
   [125, 260, 33],
+  // Skinny: at most 4 rows or columns stream B in 256×512 blocks (axpy, dot, or copy variants
+  // chosen by the strides, i.e. by the transposes).
+  [1, 300, 600],
+  [2, 520, 70],
+  [3, 9, 1100],
+  [4, 270, 530],
+  [600, 300, 1],
+  [70, 520, 2],
+  [530, 270, 4],
+  [5, 300, 3],
 ];
 
 Deno.test("matmulF64 matches the naive oracle within k·eps64·|A||B| for all transposes", () => {

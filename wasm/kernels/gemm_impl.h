@@ -15,6 +15,8 @@
  * Transposes and row/column-major layouts are all just strides. beta == 0 never reads C
  * (BLAS semantics: NaN in C is overwritten). `work` must hold MC*KC + KC*NC elements, 16-byte
  * aligned; passing it in (no static buffers) lets several threads share one memory.
+ * Paths: tiny products use a plain loop; products with at most 4 rows or columns stream B once
+ * (GEMM_FEW_ROWS); everything else is packed and run through the register-blocked micro-kernel.
  * No libc, no imports: only SIMD128 intrinsics from clang's wasm_simd128.h.
  */
 #include <wasm_simd128.h>
@@ -25,6 +27,15 @@
 #define GEMM_PACK_A GEMM_CAT(GEMM_CORE, _pack_a)
 #define GEMM_PACK_B GEMM_CAT(GEMM_CORE, _pack_b)
 #define GEMM_MICRO GEMM_CAT(GEMM_CORE, _micro)
+#define GEMM_FEW_ROWS GEMM_CAT(GEMM_CORE, _few_rows)
+
+/* Skinny products (at most SK_RMAX rows, or columns via the transpose) skip packing: B is
+ * streamed once in SK_PB x SK_JB blocks into SK_RMAX accumulator rows. */
+#define SK_RMAX 4
+#define SK_JB 512
+#define SK_PB 256
+_Static_assert(SK_RMAX * SK_JB + SK_PB * SK_JB <= MC * KC + KC * NC,
+               "skinny-path buffers must fit in the work area");
 
 /* Packs the mc x kc block of alpha*A into MR-row micro-panels: for each panel, for each p, MR
  * consecutive values (zero-padded past mc). */
@@ -115,6 +126,75 @@ static void GEMM_MICRO(int kc, const T *ap, const T *bp, T beta, T *c, int rsc, 
   }
 }
 
+/* C (R x n, R <= SK_RMAX) = alpha * A * B + beta * C; work as for GEMM_CORE. */
+static void GEMM_FEW_ROWS(int R, int n, int k, T alpha, const T *a, int rsa, int csa, const T *b,
+                          int rsb, int csb, T beta, T *c, int rsc, int csc, T *work) {
+  T *acc = work;                  /* SK_RMAX x SK_JB accumulators */
+  T *bt = work + SK_RMAX * SK_JB; /* SK_PB x SK_JB copy of a B block, or the A rows */
+  for (int j0 = 0; j0 < n; j0 += SK_JB) {
+    int jb = n - j0 < SK_JB ? n - j0 : SK_JB;
+    for (int i = 0; i < R * SK_JB; i++) acc[i] = 0;
+    for (int p0 = 0; p0 < k; p0 += SK_PB) {
+      int pb = k - p0 < SK_PB ? k - p0 : SK_PB;
+      const T *bb;
+      int ldb;
+      if (csb == 1) {
+        bb = b + p0 * rsb + j0;
+        ldb = rsb;
+      } else if (rsb == 1) {
+        /* B columns are contiguous (B stored transposed): SIMD dot products against the A rows,
+         * gathered contiguous into bt, instead of transposing B. */
+        for (int r = 0; r < R; r++)
+          for (int p = 0; p < pb; p++) bt[r * SK_PB + p] = a[r * rsa + (p0 + p) * csa];
+        for (int j = 0; j < jb; j++) {
+          const T *col = b + p0 + (j0 + j) * csb;
+          for (int r = 0; r < R; r++) {
+            const T *ar = bt + r * SK_PB;
+            v128_t s0 = wasm_i64x2_const(0, 0), s1 = wasm_i64x2_const(0, 0);
+            int p = 0;
+            for (; p + 2 * VL <= pb; p += 2 * VL) {
+              s0 = VFMA(VLOAD(ar + p), VLOAD(col + p), s0);
+              s1 = VFMA(VLOAD(ar + p + VL), VLOAD(col + p + VL), s1);
+            }
+            T lanes[VL] __attribute__((aligned(16)));
+            VSTORE(lanes, VADD(s0, s1));
+            T sum = 0;
+            for (int l = 0; l < VL; l++) sum += lanes[l];
+            for (; p < pb; p++) sum += ar[p] * col[p];
+            acc[r * SK_JB + j] += sum;
+          }
+        }
+        continue;
+      } else {
+        for (int j = 0; j < jb; j++) {
+          const T *src = b + p0 * rsb + (j0 + j) * csb;
+          for (int p = 0; p < pb; p++) bt[p * SK_JB + j] = src[p * rsb];
+        }
+        bb = bt;
+        ldb = SK_JB;
+      }
+      for (int p = 0; p < pb; p++) {
+        const T *brow = bb + p * ldb;
+        for (int r = 0; r < R; r++) {
+          T s = a[r * rsa + (p0 + p) * csa];
+          T *ar = acc + r * SK_JB;
+          v128_t sv = VSPLAT(s);
+          int j = 0;
+          for (; j + VL <= jb; j += VL) VSTORE(ar + j, VFMA(sv, VLOAD(brow + j), VLOAD(ar + j)));
+          for (; j < jb; j++) ar[j] += s * brow[j];
+        }
+      }
+    }
+    for (int r = 0; r < R; r++) {
+      for (int j = 0; j < jb; j++) {
+        T *cij = c + r * rsc + (j0 + j) * csc;
+        T x = alpha * acc[r * SK_JB + j];
+        *cij = beta == 0 ? x : x + beta * *cij;
+      }
+    }
+  }
+}
+
 static void GEMM_CORE(int m, int n, int k, T alpha, const T *a, int rsa, int csa, const T *b,
                       int rsb, int csb, T beta, T *c, int rsc, int csc, T *work) {
   if (m <= 0 || n <= 0) return;
@@ -127,9 +207,8 @@ static void GEMM_CORE(int m, int n, int k, T alpha, const T *a, int rsa, int csa
       }
     return;
   }
-  if (m < MR / 2 || n < VL || m * n * k <= MR * NR * 8) {
-    /* Vector-shaped or tiny products: packing and zero-padded tiles would cost more than the
-     * arithmetic, so use a plain strided dot-product loop. */
+  if ((long long)m * n * k <= MR * NR * 8) {
+    /* Tiny products: packing and zero-padded tiles would cost more than the arithmetic. */
     for (int i = 0; i < m; i++)
       for (int j = 0; j < n; j++) {
         T s = 0;
@@ -137,6 +216,15 @@ static void GEMM_CORE(int m, int n, int k, T alpha, const T *a, int rsa, int csa
         T *cij = c + i * rsc + j * csc;
         *cij = beta == 0 ? alpha * s : alpha * s + beta * *cij;
       }
+    return;
+  }
+  if (m <= SK_RMAX && m < MR) {
+    GEMM_FEW_ROWS(m, n, k, alpha, a, rsa, csa, b, rsb, csb, beta, c, rsc, csc, work);
+    return;
+  }
+  if (n <= SK_RMAX && n < NR) {
+    /* C^T (n x m) = B^T A^T: few rows again, with every operand's strides swapped. */
+    GEMM_FEW_ROWS(n, m, k, alpha, b, csb, rsb, a, csa, rsa, beta, c, csc, rsc, work);
     return;
   }
   T *ap = work;
