@@ -19,7 +19,7 @@ const MAX_PAGES = 65536;
 const CTRL_INTS = 32;
 const STACK_BYTES = 64 * 1024;
 /** How long a helper may take to start before we give up on threads (ms). */
-const START_TIMEOUT_MS = 10_000;
+const START_TIMEOUT_MS = 30_000;
 /** How long to wait for a helper's block before declaring the pool broken (ms). */
 const JOB_TIMEOUT_MS = 600_000;
 
