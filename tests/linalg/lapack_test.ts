@@ -1,5 +1,6 @@
 import { matrix, Rng, solve, svd } from "../../src/linalg/mod.ts";
 import { NumericalError } from "../../src/errors.ts";
+import * as wasm from "../../wasm/lapack.wasm";
 import { lapackMemoryBytes, lapackSvd } from "../../src/linalg/lapack.ts";
 import { assertAlmostEquals, assertEquals, assertOk, assertThrows } from "../_assert.ts";
 import { runDeno } from "../_helpers.ts";
@@ -98,5 +99,22 @@ console.log(r.s.join(","), f.rank);`;
     assertEquals(out.stdout.trim(), "2,1 1");
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("lapack: an illegal argument is recorded by xerbla_ (no print, no abort)", () => {
+  // dgeqrf with M = −1: LAPACK calls xerbla_("DGEQRF", 1) and returns INFO = −1.
+  const p = wasm.malloc(64);
+  try {
+    const i32 = new Int32Array(wasm.memory.buffer, p, 16);
+    i32.set([-1, 1, 1, 1, 0]); // m, n, lda, lwork, info
+    wasm.svl_xerbla_reset();
+    wasm.dgeqrf_(p, p + 4, p + 32, p + 8, p + 40, p + 48, p + 12, p + 16);
+    assertEquals(new Int32Array(wasm.memory.buffer, p, 16)[4], -1);
+    assertEquals(wasm.svl_xerbla_info(), 1);
+    const name = new Uint8Array(wasm.memory.buffer, wasm.svl_xerbla_name(), 6);
+    assertEquals(new TextDecoder().decode(name), "DGEQRF");
+  } finally {
+    wasm.free(p);
   }
 });

@@ -1,4 +1,12 @@
-import { type Backend, LowRankProduct, matmul, matrix, Rng, svd } from "../../src/linalg/mod.ts";
+import {
+  type Backend,
+  haarOrthogonal,
+  LowRankProduct,
+  matmul,
+  matrix,
+  Rng,
+  svd,
+} from "../../src/linalg/mod.ts";
 import { NumericalError } from "../../src/errors.ts";
 import {
   assertAllClose,
@@ -95,6 +103,32 @@ for (const backend of BACKENDS) {
     const z = new LowRankProduct(matrix(4, 2), gaussian(2, 3, rng)).svd({ backend });
     assertEquals(z.rank, 0);
     assertAllClose(z.s, [0, 0], 0);
+  });
+
+  Deno.test(`svd[${backend}]: near-degenerate flags and a custom nullRtol`, () => {
+    // Orthogonal mixing of diag(3, 2, 2 + 1e-9, 1e-3): the middle pair is degenerate at 1e-6.
+    const q = haarOrthogonal(4, new Rng(6)), w = haarOrthogonal(4, new Rng(7));
+    const d = [3, 2, 2 + 1e-9, 1e-3];
+    const a = matrix(4, 4);
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 4; j++) {
+        let s = 0;
+        for (let k = 0; k < 4; k++) s += q.data[i * 4 + k]! * d[k]! * w.data[j * 4 + k]!;
+        a.data[i * 4 + j] = s;
+      }
+    }
+    const r = svd(a, { backend });
+    assertEquals(r.nearDegenerate, [false, true, true, false]);
+    assertEquals(r.rank, 4);
+    assertEquals(svd(a, { backend, degenerateRtol: 1e-12 }).nearDegenerate, [
+      false,
+      false,
+      false,
+      false,
+    ]);
+    const cut = svd(a, { backend, nullRtol: 1e-2 });
+    assertEquals(cut.rank, 3);
+    assertAlmostEquals(cut.nullCutoff, 3e-2, 1e-14);
   });
 
   Deno.test(`svd[${backend}]: NaN/Inf input is a NumericalError naming the entry`, () => {
