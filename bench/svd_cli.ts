@@ -178,7 +178,8 @@ try {
     phase("  load + process", t.load + t.process, anchor.loadProcess);
     phase("  288 factored SVDs", t.svd, anchor.factored288);
     phase("  readout (1st pair, top-10)", t.readout, anchor.readout);
-    phase("  results/report/arrays", t.write);
+    phase("  results.json/report.html/arrays (57 MB)", t.write);
+    phase("  Deno start-up, module load, exit", svlens.wall - json.summary.seconds);
     const dense288 = anchor.densePerHead.wall * 288;
     rows.push([
       "numpy dense SVDs ×288 (scaled)",

@@ -254,6 +254,10 @@ function round3(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+function roundAll(values: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, round3(v)]));
+}
+
 /** Runs `svlens svd` with the arguments after the command name; returns the exit status. */
 export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, OPTIONS, USAGE);
@@ -389,7 +393,7 @@ export async function run(args: string[]): Promise<number> {
     heads: all.length,
     circuits,
     seconds: round3(seconds),
-    timings: Object.fromEntries(Object.entries(timings).map(([k, v]) => [k, round3(v)])),
+    timings: roundAll(timings),
     maxSigma1: Math.max(...all.map((h) => h.singularValues[0] ?? 0)),
     meanEffectiveRank: all.reduce((a, h) => a + h.effectiveRank, 0) / Math.max(1, all.length),
     headsWithDegeneracy: all.filter((h) => h.hasDegeneracy).length,
@@ -406,6 +410,9 @@ export async function run(args: string[]): Promise<number> {
     };
     await writeRun(values.out, results, arrays);
     lap("write");
+    // results.json cannot time its own writing; the printed summary can.
+    summary.timings = roundAll(timings);
+    summary.seconds = round3((performance.now() - started) / 1000);
   }
 
   if (values.json) {
