@@ -103,3 +103,15 @@ Deno.test("a head with no firings (τ = 1 is never reached) gives an empty resul
   );
   assertEquals(r.firings, []);
 });
+
+Deno.test("the planted demo script's rows: N_recon 1 and S = 1/K everywhere, rotation denser", async () => {
+  const { plantedDemo } = await import("../../src/sad/planted_demo.ts");
+  const rows = await plantedDemo(0);
+  assertEquals(rows.length, 24);
+  for (const r of rows) {
+    assertOk(r.firings > 0, `${r.model} ${r.head}`);
+    assertEquals(r.nRecon, 1);
+    assertAlmostEquals(r.sparseness, 1 / 16, 1e-9);
+    assertOk(r.rotatedNRecon > 2 && r.rotatedSparseness > 2 / 16);
+  }
+});
