@@ -1,0 +1,293 @@
+/**
+ * End-to-end audit of the real-model pipeline against an independent numpy oracle
+ * (tests/e2e/_oracle.py, written from method.md §3–§4 and conventions.md, not from svlens's code).
+ *
+ * Models: a GPT-2-shaped (2 layers, 4 heads, d_model 32, vocab 512) and a Pythia/NeoX-shaped
+ * (2 layers, 4 heads, d_model 64, d_head 16, rotary_pct 0.25 → rotary_dim 4) model written by
+ * src/model/generate.ts; for the forward pass and SAD, copies with amplified attention/MLP weights
+ * (the generator's std 0.02 gives near-uniform attention, which would hide layout mistakes).
+ * Every CLI call runs with exactly the permissions the command documents.
+ *
+ * Tolerances: singular values |Δσ_k| ≤ 1e-5·σ_k on the d_head leading values; cached hooks
+ * |Δ| ≤ 1e-4 (f32 forward vs f64 oracle); SAD per firing: attention |Δ| ≤ 1e-5, l̃ relative
+ * ≤ 1e-4, Rolls–Tovee S |Δ| ≤ 1e-4, N_recon exact (firings whose cumulative ratio lies within 1e-4
+ * of the rounding threshold are not compared), identical firing sets (up to A within 1e-6 of τ).
+ * @module
+ */
+import { generateModel } from "../../src/model/generate.ts";
+import { HAS_NUMPY, runCli } from "../_helpers.ts";
+import { assertEquals, assertOk } from "../_assert.ts";
+
+const ORACLE = new URL("./_oracle.py", import.meta.url).pathname;
+
+/** Runs one oracle command; returns its JSON answer. */
+async function oracle(
+  cmd: string,
+  args: Record<string, unknown>,
+): Promise<Record<string, unknown>> {
+  const out = await new Deno.Command("python3", {
+    args: [ORACLE, cmd, JSON.stringify(args)],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const dec = new TextDecoder();
+  if (!out.success) throw new Error(`oracle ${cmd} failed: ${dec.decode(out.stderr)}`);
+  return JSON.parse(dec.decode(out.stdout));
+}
+
+interface Models {
+  root: string;
+  gpt2: string;
+  neox: string;
+  gpt2Amp: string;
+  neoxAmp: string;
+}
+
+let models: Promise<Models> | undefined;
+
+/** Generates the two models (and amplified copies) once per test run. */
+function getModels(): Promise<Models> {
+  models ??= (async () => {
+    const root = await Deno.makeTempDir({ prefix: "svlens_e2e_" });
+    globalThis.addEventListener("unload", () => Deno.removeSync(root, { recursive: true }));
+    const m: Models = {
+      root,
+      gpt2: `${root}/gpt2`,
+      neox: `${root}/neox`,
+      gpt2Amp: `${root}/gpt2_amp`,
+      neoxAmp: `${root}/neox_amp`,
+    };
+    await generateModel(m.gpt2, {
+      architecture: "gpt2",
+      nLayers: 2,
+      nHeads: 4,
+      dModel: 32,
+      dVocab: 512,
+      nCtx: 64,
+      seed: 3,
+    });
+    await generateModel(m.neox, {
+      architecture: "gpt_neox",
+      nLayers: 2,
+      nHeads: 4,
+      dModel: 64,
+      dVocab: 512,
+      nCtx: 64,
+      seed: 5,
+    });
+    for (const [src, dst] of [[m.gpt2, m.gpt2Amp], [m.neox, m.neoxAmp]] as const) {
+      await Deno.mkdir(dst);
+      for await (const e of Deno.readDir(src)) {
+        if (e.isFile && e.name !== "model.safetensors") {
+          await Deno.copyFile(`${src}/${e.name}`, `${dst}/${e.name}`);
+        }
+      }
+      await oracle("amplify", { model: src, out: dst });
+    }
+    return m;
+  })();
+  return models;
+}
+
+interface SvdHead {
+  circuit: string;
+  layer: number;
+  head: number;
+  singularValues: number[];
+}
+
+/** `svlens svd` (permissions: --allow-read=MODEL) vs the oracle's dense SVD. */
+async function compareSvd(
+  model: string,
+  opts: { circuit: "qk" | "ov"; bias: string; raw?: boolean; rotaryOffset?: number },
+): Promise<void> {
+  const args = ["svd", model, "--json", "--readout", "0", "--circuit", opts.circuit];
+  if (opts.circuit === "qk") args.push("--bias", opts.bias);
+  if (opts.raw) args.push("--raw");
+  if (opts.rotaryOffset !== undefined) args.push("--rotary-offset", String(opts.rotaryOffset));
+  const r = await runCli(args, [`--allow-read=${model}`]);
+  const label = args.slice(2).join(" ");
+  assertEquals(r.code, 0, `${label}: ${r.stderr}`);
+  const got = JSON.parse(r.stdout).heads as SvdHead[];
+  const want = await oracle("svd", { model, ...opts }) as {
+    dHead: number;
+    heads: { layer: number; head: number; s: number[] }[];
+  };
+  assertEquals(got.length, want.heads.length, label);
+  for (const w of want.heads) {
+    const g = got.find((h) => h.layer === w.layer && h.head === w.head);
+    assertOk(g !== undefined, `${label}: head ${w.layer}.${w.head} missing`);
+    assertOk(g.singularValues.length >= want.dHead, `${label}: fewer than d_head values`);
+    for (let k = 0; k < want.dHead; k++) {
+      const e = w.s[k]!, a = g.singularValues[k]!;
+      assertOk(
+        Math.abs(a - e) <= 1e-5 * e,
+        `${label} head ${w.layer}.${w.head} σ_${k}: svlens ${a}, oracle ${e}`,
+      );
+    }
+  }
+}
+
+Deno.test({
+  name: "e2e svd: per-head QK (offset, augmented, none, raw, rotary offset) and OV singular values",
+  ignore: !HAS_NUMPY,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const m = await getModels();
+    for (const model of [m.gpt2, m.neox]) {
+      await compareSvd(model, { circuit: "qk", bias: "offset" });
+      await compareSvd(model, { circuit: "qk", bias: "augmented" });
+      await compareSvd(model, { circuit: "qk", bias: "none" });
+      await compareSvd(model, { circuit: "qk", bias: "offset", raw: true });
+      await compareSvd(model, { circuit: "ov", bias: "offset" });
+    }
+    await compareSvd(m.neox, { circuit: "qk", bias: "offset", rotaryOffset: 3 });
+    await compareSvd(m.neox, { circuit: "qk", bias: "augmented", rotaryOffset: 3 });
+  },
+});
+
+const TOKENS = [5, 77, 300, 12, 499, 3, 3, 250, 101, 42, 7, 0];
+const HOOKS = "blocks.*.attn.hook_pattern,blocks.*.ln1.hook_normalized";
+
+/** Documented permissions of `svlens cache` / `svlens sad`. */
+const ioPerms = (model: string, out: string): string[] => [
+  "--unstable-raw-imports",
+  `--allow-read=${model},${out}`,
+  `--allow-write=${out}`,
+];
+
+Deno.test({
+  name: "e2e cache: ln1.hook_normalized and attn.hook_pattern vs the numpy forward (GPT-2, NeoX)",
+  ignore: !HAS_NUMPY,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const m = await getModels();
+    const out = `${m.root}/cache`;
+    await Deno.mkdir(out, { recursive: true });
+    for (const model of [m.gpt2Amp, m.neoxAmp]) {
+      // The comparison can fail: plausible mistakes (no rotary, wrong qkv order, wrong residual
+      // wiring, no positions) move the oracle's own hooks by far more than the tolerance.
+      const sens = await oracle("sensitivity", { model, tokens: TOKENS });
+      for (const [k, v] of Object.entries(sens)) assertOk((v as number) > 1e-2, `${k}: ${v}`);
+      for (
+        const [raw, backend] of [[false, "onnx"], [true, "onnx"], [false, "reference"]] as const
+      ) {
+        const file = `${out}/${raw ? "raw" : "tl"}_${backend}.safetensors`;
+        const args = [
+          "cache",
+          model,
+          "--tokens",
+          TOKENS.join(","),
+          "--names",
+          HOOKS,
+          "--backend",
+          backend,
+          "--out",
+          file,
+          "--json",
+        ];
+        if (raw) args.push("--raw");
+        const r = await runCli(args, ioPerms(model, out));
+        assertEquals(r.code, 0, r.stderr);
+        const cmp = await oracle("forward", { model, cache: file, tokens: TOKENS, raw }) as {
+          hooks: Record<string, { maxAbs?: number }>;
+        };
+        assertEquals(Object.keys(cmp.hooks).length, 4);
+        for (const [name, v] of Object.entries(cmp.hooks)) {
+          assertOk(
+            v.maxAbs !== undefined && v.maxAbs <= 1e-4,
+            `${model} raw=${raw} ${backend} ${name}: ${JSON.stringify(v)}`,
+          );
+        }
+      }
+    }
+  },
+});
+
+interface SadCompare {
+  firings: number;
+  reconGap: number;
+  svlensFirings: number;
+  compared: number;
+  nMissing: number;
+  missing: unknown[];
+  nExtra: number;
+  extra: unknown[];
+  maxAttentionDiff: number;
+  maxLTildeRelDiff: number;
+  maxSparsenessDiff: number;
+  nNReconMismatches: number;
+  nReconMismatches: unknown[];
+  meanNRecon: Record<string, { want: number | null; got: number | null }>;
+}
+
+/** Token ids of the IOI prompts as svlens's tokenizer gives them (via `svlens cache --text`). */
+async function ioiTokens(model: string, out: string, n: number): Promise<number[][]> {
+  const r = await runCli(["ioi", "--n", String(n), "--json"]);
+  assertEquals(r.code, 0, r.stderr);
+  const prompts = JSON.parse(r.stdout) as { text: string }[];
+  const tokens: number[][] = [];
+  for (const p of prompts) {
+    const c = await runCli([
+      "cache",
+      model,
+      "--text",
+      p.text,
+      "--names",
+      "blocks.0.attn.hook_pattern",
+      "--backend",
+      "reference",
+      "--out",
+      `${out}/tok.safetensors`,
+      "--json",
+    ], ioPerms(model, out));
+    assertEquals(c.code, 0, c.stderr);
+    tokens.push(JSON.parse(c.stdout).tokens);
+  }
+  return tokens;
+}
+
+Deno.test({
+  name: "e2e sad: per-firing l̃, N_recon (ACC rule) and sparseness vs numpy (GPT-2, offset bias)",
+  ignore: !HAS_NUMPY,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const m = await getModels();
+    const model = m.gpt2Amp;
+    const out = `${m.root}/sad`;
+    await Deno.mkdir(out, { recursive: true });
+    const prompts = await ioiTokens(model, out, 4);
+    for (const tau of ["1/m", "0.5"]) {
+      const dir = `${out}/tau_${tau.replace("/", "_")}`;
+      const r = await runCli(
+        ["sad", model, "--n", "4", "--tau", tau, "--out", dir, "--json"],
+        ioPerms(model, out),
+      );
+      assertEquals(r.code, 0, r.stderr);
+      const c = await oracle("sad", {
+        model,
+        tau,
+        prompts,
+        svlens: `${dir}/arrays.safetensors`,
+      }) as unknown as SadCompare;
+      const label = `tau ${tau}: ${JSON.stringify(c).slice(0, 600)}`;
+      assertOk(c.firings > 0, label);
+      assertOk(c.reconGap < 1e-9, `Σ c_k ≠ l̃ from the scores: ${label}`);
+      assertEquals(c.nMissing, 0, label);
+      assertEquals(c.nExtra, 0, label);
+      assertOk(c.maxAttentionDiff <= 1e-5, label);
+      assertOk(c.maxLTildeRelDiff <= 1e-4, label);
+      assertOk(c.maxSparsenessDiff <= 1e-4, label);
+      assertEquals(c.nNReconMismatches, 0, label);
+      for (const [head, v] of Object.entries(c.meanNRecon)) {
+        assertOk(
+          v.want !== null && v.got !== null && Math.abs(v.want - v.got) < 1e-9,
+          `head ${head} mean N_recon: ${JSON.stringify(v)}`,
+        );
+      }
+    }
+  },
+});
