@@ -47,6 +47,7 @@ class TopK {
   constructor(readonly k: number) {}
 
   offer(token: number, score: number): void {
+    if (this.k === 0) return;
     const e = this.entries;
     let at = e.length;
     while (at > 0 && e[at - 1]!.score < score) at--;

@@ -63,6 +63,7 @@ Deno.test("vocabReadout: a planted embedding direction reads out as its token; d
   for (let i = 0; i < d; i++) aug.data[i] = we[token * d + i]! * 10;
   aug.data[d] = 5; // the [x; 1] component: same shift for every token
   const [r] = vocabReadout(model, aug, { table: "embed", topK: 2 });
+  assertEquals(vocabReadout(model, aug, { table: "embed", topK: 0 }), [{ top: [], bottom: [] }]);
   assertEquals(r!.top[0]!.token, token);
   let s = 5;
   for (let i = 0; i < d; i++) s += we[token * d + i]! * aug.data[i]!;
