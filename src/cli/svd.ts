@@ -24,7 +24,7 @@ import {
   TL_DEFAULT_PROCESSING,
   type TripletReadout,
 } from "../circuits/mod.ts";
-import { UsageError } from "../errors.ts";
+import { ModelFormatError, UsageError } from "../errors.ts";
 import { progress } from "../io/progress.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer, type Tokenizer } from "../model/tokenizer.ts";
@@ -301,7 +301,16 @@ export async function run(args: string[]): Promise<number> {
         `positions, so its QK circuit does not depend on the offset`,
     );
   }
-  const tokenizer = loaded.tokenizer ? await loadTokenizer(loaded.tokenizer.dir) : undefined;
+  let tokenizer: Tokenizer | undefined;
+  if (loaded.tokenizer) {
+    try {
+      tokenizer = await loadTokenizer(loaded.tokenizer.dir);
+    } catch (error) {
+      // The spectra do not need it: read out token ids instead of failing the whole run.
+      if (!(error instanceof ModelFormatError)) throw error;
+      console.error(`warning: ${error.message}; readouts show token ids`);
+    }
+  }
   lap("load");
   dropUnused(loaded);
   const model = processWeights(loaded, values.raw ? NO_PROCESSING : { inPlace: true });

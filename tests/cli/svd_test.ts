@@ -315,6 +315,11 @@ Deno.test("svlens svd: usage errors exit 2, missing model exits 1, no write with
     // Without --out nothing is written, so no write permission is needed (tested by granting none).
     const ok = await runCli(["svd", model, "--heads", "0.0"], perm);
     assertEquals(ok.code, 0, ok.stderr);
+    // A broken tokenizer does not block the spectra: a warning, and token ids in the readout.
+    await Deno.writeTextFile(`${model}/tokenizer.json`, "{broken");
+    const warned = await runCli(["svd", model, "--heads", "0.0", "--json"], perm);
+    assertEquals(warned.code, 0, warned.stderr);
+    assertMatch(warned.stderr, /warning: .*tokenizer.json is not valid JSON/);
   });
 });
 
