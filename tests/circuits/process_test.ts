@@ -28,7 +28,6 @@ const TRANSFORMS: Array<[string, (m: Model) => Model]> = [
   ["centerUnembed", (m) => centerUnembed(m)],
   ["foldValueBiases", (m) => foldValueBiases(m)],
   ["processWeights (TL default: all four)", (m) => processWeights(m)],
-  ["processWeights(NO_PROCESSING)", (m) => processWeights(m, NO_PROCESSING)],
 ];
 
 for (const arch of ["gpt2", "gpt_neox"] as const) {
@@ -123,6 +122,14 @@ Deno.test("centering and value-bias folding leave the documented zero means / ze
   assertAllClose(rowMeans("unembed.W_U", V), new Array(d).fill(0), 1e-6, "W_U");
   assertAllClose(rowMeans("unembed.b_U", V), [0], 1e-6, "b_U");
   assertEquals(Array.from(m.weights.get("blocks.1.attn.b_V")!.data).every((x) => x === 0), true);
+});
+
+Deno.test("processWeights(NO_PROCESSING) leaves the raw weights untouched", () => {
+  const raw = randomModel(smallConfig("gpt2"), 8);
+  const same = processWeights(raw, NO_PROCESSING);
+  assertEquals(same.processing, NO_PROCESSING);
+  assertEquals([...same.weights.keys()], [...raw.weights.keys()]);
+  for (const [k, t] of raw.weights) assertOk(same.weights.get(k) === t, k);
 });
 
 Deno.test("inPlace processing equals copy-mode processing", () => {
