@@ -270,7 +270,8 @@ def sparseness(cvec):
 
 
 def cmd_sad(args):
-    """Firings of every head for the given prompts (offset bias, method.md §3, §4.3 C); compares
+    """Firings of every head for the given prompts (offset bias, method.md §3, §4.3 C, or the
+    augmented form §4.3 A; rotary heads as §4.6 ACC++); compares
     with svlens sad's arrays.safetensors `firings` rows when `svlens` is given."""
     c, w = load_tl(args["model"])
     tau = args["tau"]
@@ -286,11 +287,29 @@ def cmd_sad(args):
             for h in range(c["nh"]):
                 WQ, WK, bQ = a["W_Q"][h], a["W_K"][h], a["b_Q"][h]
                 Om = WQ @ WK.T
+                aug = args.get("bias", "offset") == "augmented"
+                if aug:
+                    if c["rot"]:
+                        raise SystemExit("augmented SAD with rotary is not in the oracle")
+                    # method.md §4.3 (A): SVD of the (d+1)x(d+1) bias-augmented form
+                    Om = np.vstack([WQ, bQ[None]]) @ np.vstack([WK, a["b_K"][h][None]]).T
                 U, S, Vt = np.linalg.svd(Om)
                 K = c["dh"]
                 U, S, Vt = U[:, :K], S[:K], Vt[:K]
                 cd = bQ @ np.linalg.pinv(WQ)  # c_d W_Q = b_Q
                 P = hooks[l]["pattern"][h]
+                xs_all = x
+                if c["rot"]:
+                    # method.md §4.6 (ACC++): rotations moved onto the residuals,
+                    # x^_d = M_d^T (x_d + c_d), M_d = W_Q R_d^T W_Q^+;
+                    # x^_s = M_s (x_s + c_s), M_s = W_K^+T R_s W_K^T; l = x^_d^T Omega x^_s.
+                    WQp, WKp = np.linalg.pinv(WQ), np.linalg.pinv(WK)
+                    cs = a["b_K"][h] @ WKp
+                    Rs = [rotary_matrix(c, t) for t in range(len(toks))]
+                    xq_all = np.stack([(WQ @ Rs[t].T @ WQp).T @ (x[t] + cd) for t in range(len(toks))])
+                    xs_all = np.stack([(WKp.T @ Rs[t] @ WK.T) @ (x[t] + cs) for t in range(len(toks))])
+                else:
+                    xq_all = x + cd
                 for d in range(1, end + 1):
                     m = d + 1
                     thr = 1.0 / m if tau == "1/m" else float(tau)
@@ -299,16 +318,19 @@ def cmd_sad(args):
                         if A < thr - 1e-6:
                             continue
                         borderline = abs(A - thr) <= 1e-6
-                        xbar = (x[: d + 1].sum(0) - x[s]) / (m - 1)
-                        q = (x[d] + cd) @ U
-                        kk = Vt @ (x[s] - xbar)
+                        xbar = (xs_all[: d + 1].sum(0) - xs_all[s]) / (m - 1)
+                        if aug:
+                            q = np.append(x[d], 1.0) @ U
+                            kk = Vt @ np.append(xs_all[s] - xbar, 0.0)
+                        else:
+                            q = xq_all[d] @ U
+                            kk = Vt @ (xs_all[s] - xbar)
                         cvec = S * q * kk
                         lt = float(cvec.sum())
-                        # cross-check against the forward pass's own scores (no rotary here)
-                        if c["rot"] == 0:
-                            sc = hooks[l]["scores"][h, d, : d + 1]
-                            lt_direct = sc[s] - (sc.sum() - sc[s]) / (m - 1)
-                            recon_gap = max(recon_gap, abs(lt - lt_direct))
+                        # cross-check against the forward pass's own (rotated) scores
+                        sc = hooks[l]["scores"][h, d, : d + 1]
+                        lt_direct = sc[s] - (sc.sum() - sc[s]) / (m - 1)
+                        recon_gap = max(recon_gap, abs(lt - lt_direct))
                         n, margin = n_recon(cvec, lt)
                         firings.append({
                             "layer": l, "head": h, "prompt": pi, "query": d, "key": s,

@@ -249,45 +249,81 @@ async function ioiTokens(model: string, out: string, n: number): Promise<number[
   return tokens;
 }
 
+/** `svlens sad` on `model` vs the oracle, firing by firing. */
+async function compareSad(
+  model: string,
+  out: string,
+  prompts: number[][],
+  opts: { tau: string; bias: string },
+): Promise<void> {
+  const dir = `${out}/${opts.bias}_${opts.tau.replace("/", "_")}`;
+  const r = await runCli(
+    [
+      "sad",
+      model,
+      "--n",
+      String(prompts.length),
+      "--tau",
+      opts.tau,
+      "--bias",
+      opts.bias,
+      "--out",
+      dir,
+      "--json",
+    ],
+    ioPerms(model, out),
+  );
+  assertEquals(r.code, 0, r.stderr);
+  const c = await oracle("sad", {
+    model,
+    ...opts,
+    prompts,
+    svlens: `${dir}/arrays.safetensors`,
+  }) as unknown as SadCompare;
+  const label = `${model} ${JSON.stringify(opts)}: ${JSON.stringify(c).slice(0, 600)}`;
+  assertOk(c.firings > 0, label);
+  assertOk(c.reconGap < 1e-9, `Σ c_k ≠ l̃ from the oracle's scores: ${label}`);
+  assertEquals(c.nMissing, 0, label);
+  assertEquals(c.nExtra, 0, label);
+  assertOk(c.maxAttentionDiff <= 1e-5, label);
+  assertOk(c.maxLTildeRelDiff <= 1e-4, label);
+  assertOk(c.maxSparsenessDiff <= 1e-4, label);
+  assertEquals(c.nNReconMismatches, 0, label);
+  for (const [head, v] of Object.entries(c.meanNRecon)) {
+    assertOk(
+      v.want !== null && v.got !== null && Math.abs(v.want - v.got) < 1e-9,
+      `${label} head ${head} mean N_recon: ${JSON.stringify(v)}`,
+    );
+  }
+}
+
 Deno.test({
-  name: "e2e sad: per-firing l̃, N_recon (ACC rule) and sparseness vs numpy (GPT-2, offset bias)",
+  name:
+    "e2e sad: per-firing l̃, N_recon (ACC rule) and sparseness vs numpy (GPT-2 offset/augmented)",
   ignore: !HAS_NUMPY,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
     const m = await getModels();
-    const model = m.gpt2Amp;
-    const out = `${m.root}/sad`;
+    const out = `${m.root}/sad_gpt2`;
     await Deno.mkdir(out, { recursive: true });
-    const prompts = await ioiTokens(model, out, 4);
-    for (const tau of ["1/m", "0.5"]) {
-      const dir = `${out}/tau_${tau.replace("/", "_")}`;
-      const r = await runCli(
-        ["sad", model, "--n", "4", "--tau", tau, "--out", dir, "--json"],
-        ioPerms(model, out),
-      );
-      assertEquals(r.code, 0, r.stderr);
-      const c = await oracle("sad", {
-        model,
-        tau,
-        prompts,
-        svlens: `${dir}/arrays.safetensors`,
-      }) as unknown as SadCompare;
-      const label = `tau ${tau}: ${JSON.stringify(c).slice(0, 600)}`;
-      assertOk(c.firings > 0, label);
-      assertOk(c.reconGap < 1e-9, `Σ c_k ≠ l̃ from the scores: ${label}`);
-      assertEquals(c.nMissing, 0, label);
-      assertEquals(c.nExtra, 0, label);
-      assertOk(c.maxAttentionDiff <= 1e-5, label);
-      assertOk(c.maxLTildeRelDiff <= 1e-4, label);
-      assertOk(c.maxSparsenessDiff <= 1e-4, label);
-      assertEquals(c.nNReconMismatches, 0, label);
-      for (const [head, v] of Object.entries(c.meanNRecon)) {
-        assertOk(
-          v.want !== null && v.got !== null && Math.abs(v.want - v.got) < 1e-9,
-          `head ${head} mean N_recon: ${JSON.stringify(v)}`,
-        );
-      }
-    }
+    const prompts = await ioiTokens(m.gpt2Amp, out, 4);
+    await compareSad(m.gpt2Amp, out, prompts, { tau: "1/m", bias: "offset" });
+    await compareSad(m.gpt2Amp, out, prompts, { tau: "0.5", bias: "offset" });
+    await compareSad(m.gpt2Amp, out, prompts, { tau: "1/m", bias: "augmented" });
+  },
+});
+
+Deno.test({
+  name: "e2e sad: NeoX rotary head, rotated residuals (method.md §4.6 ACC++) vs numpy",
+  ignore: !HAS_NUMPY,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const m = await getModels();
+    const out = `${m.root}/sad_neox`;
+    await Deno.mkdir(out, { recursive: true });
+    const prompts = await ioiTokens(m.neoxAmp, out, 3);
+    await compareSad(m.neoxAmp, out, prompts, { tau: "1/m", bias: "offset" });
   },
 });
