@@ -1,7 +1,8 @@
 /**
- * The WebAssembly LAPACK backend: typed wrappers over `wasm/lapack.wasm` (LAPACK 3.11.0 + reference
- * BLAS compiled by `wasm/build.sh`). The module is an import-free Wasm ES-module import, so it
- * loads with zero Deno permissions and travels inside the module graph.
+ * The WebAssembly LAPACK backend: typed wrappers over `wasm/lapack.wasm` (LAPACK 3.11.0 and
+ * reference BLAS compiled by `wasm/build.sh`, with SIMD128 dgemm/dgemv/dger linked in their place).
+ * The module is an import-free Wasm ES-module import, so it loads with zero Deno permissions and
+ * travels inside the module graph.
  *
  * Memory is managed explicitly: each call mallocs one block for all of its arrays inside the WASM
  * memory, copies in, calls LAPACK (Fortran calling convention: every argument by reference,
