@@ -10,7 +10,6 @@
  * @module
  */
 // Full specifier so running from a URL resolves the same package (RULES: no import map).
-// deno-lint-ignore no-import-prefix
 import { Tokenizer as HfTokenizer } from "npm:@huggingface/tokenizers@0.2.0";
 import { join } from "node:path";
 import { ModelFormatError } from "../errors.ts";

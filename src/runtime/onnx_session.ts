@@ -34,7 +34,6 @@ export function ortWasmPath(): string {
 async function loadWasmBinary(): Promise<Uint8Array> {
   try {
     // A literal specifier, so `deno compile` embeds the file.
-    // deno-lint-ignore no-import-prefix
     const mod = await import("npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm", {
       with: { type: "bytes" },
     });

@@ -1,5 +1,4 @@
 // Full specifier so running from a URL resolves the same package (RULES: no import map).
-// deno-lint-ignore no-import-prefix
 import { encode as oracleEncode } from "npm:gpt-3-encoder@1.1.4";
 import {
   loadTokenizer,

@@ -5,9 +5,7 @@
  * @module
  */
 // Full specifiers, as everywhere in svlens (no import map; see RULES).
-// deno-lint-ignore no-import-prefix
 import { Ajv2020 } from "npm:ajv@8.20.0/dist/2020.js";
-// deno-lint-ignore no-import-prefix
 import type { ErrorObject, ValidateFunction } from "npm:ajv@8.20.0";
 
 /** Path of the schema in the repository. */
