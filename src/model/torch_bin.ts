@@ -7,7 +7,6 @@
  * The legacy pre-1.6 (non-zip) format is refused with a hint.
  * @module
  */
-// deno-lint-ignore no-import-prefix -- full specifiers so run-from-URL resolves the same (RULES)
 import { unzipSync } from "npm:fflate@0.8.3";
 import { ModelFormatError } from "../errors.ts";
 import { describe, PyDict, PyGlobal, PyTuple, type PyValue, unpickle } from "./pickle.ts";

@@ -6,7 +6,6 @@
  * Used by the model generator; read back by `torch_bin.ts`.
  * @module
  */
-// deno-lint-ignore no-import-prefix -- full specifiers so run-from-URL resolves the same (RULES)
 import { zipSync } from "npm:fflate@0.8.3";
 import { encodeTensorData, type SafetensorsInput } from "./safetensors.ts";
 

@@ -15,9 +15,7 @@
  * TransformerLens.
  * @module
  */
-// deno-lint-ignore no-import-prefix -- full specifiers so run-from-URL resolves the same (RULES)
 import onnxProto from "npm:onnx-proto@8.0.1";
-// deno-lint-ignore no-import-prefix -- full specifiers so run-from-URL resolves the same (RULES)
 import type { onnx } from "npm:onnx-proto@8.0.1";
 import type { Model } from "../model/types.ts";
 import { WeightReader } from "./_weights.ts";

@@ -10,7 +10,6 @@
  * Sessions are cached per model object and hook set, so repeated calls only pay for `run`.
  * @module
  */
-// deno-lint-ignore no-import-prefix -- full specifiers so run-from-URL resolves the same (RULES)
 import * as ort from "npm:onnxruntime-web@1.30.0";
 import type { Model, Tensor } from "../model/types.ts";
 import { SvlensError } from "../errors.ts";

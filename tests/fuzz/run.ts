@@ -10,7 +10,6 @@
  * @module
  */
 import { parseArgs } from "node:util";
-// deno-lint-ignore no-import-prefix -- full specifiers so run-from-URL resolves the same (RULES)
 import { unzipSync, zipSync } from "npm:fflate@0.8.3";
 import { ModelFormatError, UnsupportedArchitectureError } from "../../src/errors.ts";
 import { Rng } from "../../src/linalg/rng.ts";
