@@ -12,7 +12,7 @@ import type { ToyBatch } from "./data.ts";
 import type { ToyParams } from "./model.ts";
 import type { SvdResult } from "./_linalg.ts";
 import { haarOrthogonal, type Rng } from "./_linalg.ts";
-import { nRecon, sparseness } from "./_sad_math.ts";
+import { nRecon, sparseness } from "../sad/metrics.ts";
 
 /** Summary statistics of one group of firings. */
 export interface SadGroup {
@@ -111,12 +111,15 @@ export function toySad(
     string,
     [number[], number[], number[]]
   >;
-  const topShare = (v: Float64Array) => {
-    let mx = -Infinity, tot = 0;
-    for (const x of v) {
-      mx = Math.max(mx, x);
-      tot += x;
-    }
+  // Σc in index order: the N_recon total (positive ⇔ analysed) and the top-share denominator.
+  const total = (v: Float64Array) => {
+    let tot = 0;
+    for (const x of v) tot += x;
+    return tot;
+  };
+  const topShare = (v: Float64Array, tot: number) => {
+    let mx = -Infinity;
+    for (const x of v) mx = Math.max(mx, x);
     return mx / tot;
   };
   const { ptr, idx, val } = batch.features;
@@ -177,18 +180,19 @@ export function toySad(
       }
       const isTarget = j === topTarget && tl[j]! > 0 &&
         cfg.pairs.some((pr) => feat(b, pr.query) > 0 && feat(B + b * m + j, pr.key) > 0);
-      const nr = nRecon(c), nrr = nRecon(cr);
-      if (!Number.isNaN(nr)) {
+      const tot = total(c), totr = total(cr);
+      const nr = nRecon(c, tot), nrr = nRecon(cr, totr);
+      if (nr !== undefined) {
         const g = isTarget ? acc.t! : acc.o!;
         g[0].push(nr);
         g[1].push(sparseness(c));
-        g[2].push(topShare(c));
+        g[2].push(topShare(c, tot));
       }
-      if (!Number.isNaN(nrr)) {
+      if (nrr !== undefined) {
         const g = isTarget ? acc.tr! : acc.or!;
         g[0].push(nrr);
         g[1].push(sparseness(cr));
-        g[2].push(topShare(cr));
+        g[2].push(topShare(cr, totr));
       }
     }
   }

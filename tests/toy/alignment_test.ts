@@ -2,7 +2,6 @@ import { maxAssignment } from "../../src/toy/_hungarian.ts";
 import { analyzeAlignment, principalCosines } from "../../src/toy/alignment.ts";
 import { makeConfig } from "../../src/toy/config.ts";
 import { viewParams } from "../../src/toy/model.ts";
-import { nRecon, sparseness } from "../../src/toy/_sad_math.ts";
 import { Rng } from "../../src/linalg/mod.ts";
 import { assertAlmostEquals, assertEquals, assertOk } from "../_assert.ts";
 
@@ -67,13 +66,4 @@ Deno.test("principalCosines: 45° between span{e0} and span{(e0+e1)/√2}", () =
   const both = principalCosines(W, 3, 2, [0, 1], basis, 2, 2);
   assertAlmostEquals(both[0]!, 1, 1e-12); // e0+e1 lies in span{e0, e1}
   assertAlmostEquals(both[1]!, 0, 1e-12); // e2 is orthogonal to it
-});
-
-Deno.test("SAD statistics: N_recon (ACC rule) and Rolls–Tovee sparseness", () => {
-  assertEquals(nRecon([5, 0, 0]), 1);
-  assertEquals(nRecon([3, -1, 2]), 2); // sorted 3, 2, −1 of total 4: 3/4 < 1, 5/4 ≥ 1
-  assertEquals(nRecon([1, 1, 1, 1]), 4);
-  assertOk(Number.isNaN(nRecon([-1, 0.5])));
-  assertAlmostEquals(sparseness([1, 0, 0, 0]), 0.25, 1e-15);
-  assertAlmostEquals(sparseness([2, -2, 2, 2]), 1, 1e-15);
 });
