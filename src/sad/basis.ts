@@ -9,6 +9,8 @@
  */
 import { matmul, type Matrix, pinv, qr, svd, transpose } from "../linalg/mod.ts";
 import type { HeadWeights as CircuitHeadWeights } from "../circuits/mod.ts";
+// [W; bᵀ] ((d+1)×h), the bias-augmented factor; circuits' mod.ts does not re-export it.
+import { appendRow } from "../circuits/head_weights.ts";
 
 /**
  * How the Q/K biases enter the decomposition (method.md §4.3):
@@ -32,14 +34,6 @@ export interface HeadBasis {
 
 /** The query/key part of a head's float64 weights (circuits' `headWeights`, TL layout). */
 export type QkWeights = Pick<CircuitHeadWeights, "wQ" | "bQ" | "wK" | "bK">;
-
-/** [W; bᵀ] ((d+1)×h). */
-function appendRow(w: Matrix, b: Float64Array): Matrix {
-  const data = new Float64Array((w.rows + 1) * w.cols);
-  data.set(w.data);
-  data.set(b, w.rows * w.cols);
-  return { rows: w.rows + 1, cols: w.cols, data };
-}
 
 /**
  * The SAD basis of one head for `variant` (default `offset`): K = d_head triplets, computed from

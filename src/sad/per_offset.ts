@@ -11,7 +11,7 @@
 import { rotaryMatrix, type RotarySpec, rotate } from "../circuits/mod.ts";
 import { matmul, type Matrix, pinv, qr, svd, transpose } from "../linalg/mod.ts";
 import type { QkWeights } from "./basis.ts";
-import { checkSum } from "./contributions.ts";
+import { checkSum, project } from "./contributions.ts";
 
 /** Per-head state of the per-offset decomposition (SVDs cached per offset). */
 export interface PerOffsetHead {
@@ -50,16 +50,6 @@ function vhatT(head: PerOffsetHead, offset: number): Matrix {
   return v;
 }
 
-function mul(a: Matrix, x: Float64Array): Float64Array {
-  const out = new Float64Array(a.rows);
-  for (let i = 0; i < a.rows; i++) {
-    let acc = 0;
-    for (let j = 0; j < a.cols; j++) acc += a.data[i * a.cols + j]! * x[j]!;
-    out[i] = acc;
-  }
-  return out;
-}
-
 /** One firing's per-offset contributions (SVD basis and rotated basis) and its l̃. */
 export interface PerOffsetFiring {
   /** cₖ in the Ω_{s−d} basis. */
@@ -95,9 +85,9 @@ export function perOffsetContributions(
     const w = t === s ? 1 : -1 / (m - 1);
     const key = keys[t]!;
     // α = V̂ᵀR₂M_{t−d}ᵀq, β = V̂ᵀR₂⁻ᵀk_t
-    const mtq = mul(transpose(rotaryMatrix(t - d, head.spec)), q);
-    const alpha = mul(vt, mul(head.r2, mtq));
-    const beta = mul(vt, mul(head.r2invT, key));
+    const mtq = project(transpose(rotaryMatrix(t - d, head.spec)), q);
+    const alpha = project(vt, project(head.r2, mtq));
+    const beta = project(vt, project(head.r2invT, key));
     for (let i = 0; i < k; i++) c[i] = c[i]! + w * alpha[i]! * beta[i]!;
     for (let j = 0; j < k; j++) {
       let qa = 0, qb = 0;
