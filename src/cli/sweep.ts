@@ -12,7 +12,7 @@ import { processWeights } from "../circuits/mod.ts";
 import { ModelFormatError, SvlensError, UsageError } from "../errors.ts";
 import { writeTextAtomic } from "../io/atomic_write.ts";
 import { progress } from "../io/progress.ts";
-import { loadModel } from "../model/load.ts";
+import { isLocalDirectory, loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { type Figure, formatTable, writeRun } from "../report/mod.ts";
 import {
@@ -66,22 +66,6 @@ const OPTIONS = {
   out: { type: "string" },
   json: { type: "boolean" },
 } as const;
-
-/**
- * Whether `path` is a local directory. A Hub-id-shaped path we may not read (no --allow-read
- * for it) counts as not local, like `loadModel` does.
- */
-async function isDir(path: string): Promise<boolean> {
-  try {
-    return (await Deno.stat(path)).isDirectory;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    const denied = error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied;
-    if (denied && /^[\w.-]+(\/[\w.-]+)?$/.test(path) && !path.startsWith(".")) return false;
-    throw error;
-  }
-}
 
 async function readRecord(
   path: string,
@@ -164,6 +148,7 @@ export async function run(args: string[]): Promise<number> {
     const mine = shardRevisions(revisions, shard.index, shard.count);
     const bar = progress("sweep revisions", mine.length, { quiet: values.json === true });
     let skipped = 0;
+    let modelIsDir: boolean | undefined; // stat once, on the first revision to compute
     for (const revision of mine) {
       const path = `${recordsDir}/${revision}.json`;
       if (await readRecord(path, revision, key)) {
@@ -173,8 +158,8 @@ export async function run(args: string[]): Promise<number> {
       }
       const t0 = performance.now();
       const local = `${modelId}/${revision}`;
-      const modelIsDir = await isDir(modelId);
-      if (modelIsDir && !(await isDir(local))) {
+      modelIsDir ??= await isLocalDirectory(modelId);
+      if (modelIsDir && !(await isLocalDirectory(local))) {
         throw new ModelFormatError(
           `${local} does not exist: a local MODEL for a sweep must hold one subdirectory per ` +
             "revision (MODEL/step1000/config.json, ...)",

@@ -16,6 +16,7 @@
  * @module
  */
 import { HubError } from "../errors.ts";
+import { exists } from "../io/exists.ts";
 
 /** Environment variables svlens's Hub client reads (each needs `--allow-env=<name>`). */
 export const HUB_ENV_VARS: readonly string[] = [
@@ -103,16 +104,6 @@ export function repoFolderName(repo: string): string {
 /** Whether `s` is a full 40-hex commit hash. */
 export function isCommitHash(s: string): boolean {
   return /^[0-9a-f]{40}$/.test(s);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /** One repo's folder in the cache. */

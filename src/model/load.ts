@@ -8,6 +8,7 @@
  * @module
  */
 import { ModelFormatError } from "../errors.ts";
+import { exists } from "../io/exists.ts";
 import { readConfig } from "./config.ts";
 import { convertHfWeights, type StateDict, stateDictFromMap } from "./hf_weights.ts";
 import { readTorchBin, type TorchTensor } from "./torch_bin.ts";
@@ -58,18 +59,11 @@ export interface LoadOptions extends HubOptions {
   revision?: string;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
-}
-
-/** Whether `path` is a local directory; a repo-id-like path we may not read counts as "no". */
-async function isDirectory(path: string): Promise<boolean> {
+/**
+ * Whether `path` is a local directory; a repo-id-like path we may not read (no --allow-read for
+ * it) counts as "no", so it is loaded from the Hub. Shared with `svlens sweep`.
+ */
+export async function isLocalDirectory(path: string): Promise<boolean> {
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (error) {
@@ -183,7 +177,9 @@ export async function loadModelFromDir(dir: string): Promise<LoadedModel> {
  * `--allow-net` to the endpoint.
  */
 export async function loadModel(idOrDir: string, options: LoadOptions = {}): Promise<LoadedModel> {
-  if (await isDirectory(idOrDir)) return await loadModelFromDir(idOrDir.replace(/\/+$/, "") || "/");
+  if (await isLocalDirectory(idOrDir)) {
+    return await loadModelFromDir(idOrDir.replace(/\/+$/, "") || "/");
+  }
   const snap = await snapshotDownload(idOrDir, {
     ...options,
     revision: options.revision ?? "main",
