@@ -19,11 +19,11 @@ export const HAS_FIXTURES: boolean = (() => {
   }
 })();
 
-/** Whether `python3 -c "import numpy"` works (optional oracle; tests skip without it). */
-export const HAS_NUMPY: boolean = (() => {
+/** Whether `python3 -c code` runs and succeeds. */
+function pythonRuns(code: string): boolean {
   try {
     const out = new Deno.Command("python3", {
-      args: ["-c", "import numpy"],
+      args: ["-c", code],
       stdout: "null",
       stderr: "null",
     })
@@ -32,7 +32,13 @@ export const HAS_NUMPY: boolean = (() => {
   } catch {
     return false;
   }
-})();
+}
+
+/** Whether `python3 -c "import numpy"` works (optional oracle; tests skip without it). */
+export const HAS_NUMPY: boolean = pythonRuns("import numpy");
+
+/** Whether python3 runs at all (plain-Python oracles; tests skip without it). */
+export const HAS_PYTHON: boolean = HAS_NUMPY || pythonRuns("1");
 
 /** What a subprocess printed and returned. */
 export interface RunResult {

@@ -1,5 +1,5 @@
 import { assertEquals, assertOk, assertThrows } from "../_assert.ts";
-import { runPython } from "../_helpers.ts";
+import { HAS_PYTHON, runPython } from "../_helpers.ts";
 import {
   ABBA_TEMPLATES,
   BABA_TEMPLATES,
@@ -8,15 +8,6 @@ import {
 } from "../../src/tasks/ioi.ts";
 import { filterByTopPrediction, ioiPositions } from "../../src/tasks/ioi_positions.ts";
 import { SvlensError } from "../../src/errors.ts";
-
-const HAS_PYTHON = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["-c", "1"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 /**
  * An independent Python implementation of method.md §5 (Wang et al.'s gen_prompt_uniform with

@@ -1,15 +1,6 @@
 import { assertEquals, assertThrows } from "../_assert.ts";
-import { runPython } from "../_helpers.ts";
+import { HAS_PYTHON, runPython } from "../_helpers.ts";
 import { PythonRandom } from "../../src/tasks/python_random.ts";
-
-const HAS_PYTHON = (() => {
-  try {
-    return new Deno.Command("python3", { args: ["-c", "1"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 const SEEDS = [0, 1, 42, 12345, 2 ** 32 - 1, 2 ** 32, 2 ** 40 + 5, -7];
 
