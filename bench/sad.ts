@@ -6,7 +6,7 @@
  * the decomposition next to a numpy anchor doing the same work on the same firings
  * (`bench/sad_anchor.py`). Targets: < 60 s end to end on 2 cores, peak RSS < 2 GB.
  *
- * Run: `deno run --allow-read --allow-write --allow-run --allow-env bench/sad.ts
+ * Run: `deno run --allow-read --allow-write --allow-run --allow-env --allow-sys bench/sad.ts
  * [--model DIR] [--n 128] [--backend onnx|reference]` (the model is generated into
  * `.build/bench/gpt2-small` once when --model is absent).
  * @module
