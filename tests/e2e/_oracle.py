@@ -147,6 +147,10 @@ def head_svd(c, w, l, h, circuit="qk", bias="offset", raw=False, rotary_offset=N
             A = np.vstack([WQ, bQ[None, :]])
             B = np.vstack([WK, bK[None, :]])
             M = A @ mid @ B.T
+        elif bias == "source":  # method.md §4.3 (B): [W_Q W_K^T ; b_Q^T W_K^T], (d+1) x d
+            M = np.vstack([WQ, bQ[None, :]]) @ mid @ WK.T
+        elif bias == "destination":  # [W_Q W_K^T | W_Q b_K], d x (d+1)
+            M = WQ @ mid @ np.vstack([WK, bK[None, :]]).T
         elif bias == "none" or bias == "offset":
             M = WQ @ mid @ WK.T
         else:
@@ -285,20 +289,38 @@ def cmd_sad(args):
             a = processed_attn(c, w, l)
             x = hooks[l]["normalized"]
             for h in range(c["nh"]):
+                if "heads" in args and [l, h] not in args["heads"]:
+                    continue
                 WQ, WK, bQ = a["W_Q"][h], a["W_K"][h], a["b_Q"][h]
                 Om = WQ @ WK.T
-                aug = args.get("bias", "offset") == "augmented"
-                if aug:
-                    if c["rot"]:
-                        raise SystemExit("augmented SAD with rotary is not in the oracle")
+                bias = args.get("bias", "offset")
+                aug = bias in ("augmented", "source")
+                if aug and c["rot"]:
+                    raise SystemExit(f"{bias} SAD with rotary is not in the oracle")
+                if bias == "augmented":
                     # method.md §4.3 (A): SVD of the (d+1)x(d+1) bias-augmented form
                     Om = np.vstack([WQ, bQ[None]]) @ np.vstack([WK, a["b_K"][h][None]]).T
-                U, S, Vt = np.linalg.svd(Om)
+                elif bias == "source":
+                    # §4.3 (B) source side: Omega_s = [W_Q W_K^T ; b_Q^T W_K^T], (d+1) x d
+                    Om = np.vstack([WQ, bQ[None]]) @ WK.T
                 K = c["dh"]
+                U, S, Vt = np.linalg.svd(Om)
                 U, S, Vt = U[:, :K], S[:K], Vt[:K]
                 cd = bQ @ np.linalg.pinv(WQ)  # c_d W_Q = b_Q
                 P = hooks[l]["pattern"][h]
                 xs_all = x
+                per_offset = bool(c["rot"]) and args.get("rotary") == "per-offset"
+                if per_offset:
+                    # keys "offset": §4.3 (C) residual offset c_s = b_K W_K^+ (Omega_D = W_Q R W_K^T);
+                    # keys "augmented": x~ = [x; 1] against [W_K; b_K^T] (svlens's documented choice)
+                    key_aug = args.get("perOffsetKeys", "offset") == "augmented"
+                    cs = a["b_K"][h] @ np.linalg.pinv(WK)
+                    WKt = np.vstack([WK, a["b_K"][h][None]]) if key_aug else WK
+                    offset_om, offset_svd = {}, {}
+                    for delta in range(len(toks)):
+                        offset_om[delta] = WQ @ rotary_matrix(c, -delta) @ WKt.T
+                        Ud, Sd, Vtd = np.linalg.svd(offset_om[delta])
+                        offset_svd[delta] = (Ud[:, :K], Sd[:K], Vtd[:K])
                 if c["rot"]:
                     # method.md §4.6 (ACC++): rotations moved onto the residuals,
                     # x^_d = M_d^T (x_d + c_d), M_d = W_Q R_d^T W_Q^+;
@@ -321,7 +343,8 @@ def cmd_sad(args):
                         xbar = (xs_all[: d + 1].sum(0) - xs_all[s]) / (m - 1)
                         if aug:
                             q = np.append(x[d], 1.0) @ U
-                            kk = Vt @ np.append(xs_all[s] - xbar, 0.0)
+                            dk = xs_all[s] - xbar
+                            kk = Vt @ (np.append(dk, 0.0) if bias == "augmented" else dk)
                         else:
                             q = xq_all[d] @ U
                             kk = Vt @ (xs_all[s] - xbar)
@@ -331,6 +354,21 @@ def cmd_sad(args):
                         sc = hooks[l]["scores"][h, d, : d + 1]
                         lt_direct = sc[s] - (sc.sum() - sc[s]) / (m - 1)
                         recon_gap = max(recon_gap, abs(lt - lt_direct))
+                        if per_offset:
+                            # method.md §4.6 (ACC 2025) with §4.3 (C) offsets: basis of
+                            # Omega_{d-s}; other keys s' projected on the same v_k, times
+                            # Omega_{d-s'}; P_k = v_k v_k^T.
+                            Ud, Sd, Vtd = offset_svd[d - s]
+                            xd = x[d] + cd
+                            ks = [np.append(x[i], 1.0) if key_aug else x[i] + cs for i in range(d + 1)]
+                            first = Sd * (xd @ Ud) * (Vtd @ ks[s])
+                            rest = np.zeros(K)
+                            for i in range(d + 1):
+                                if i != s:
+                                    rest += (xd @ offset_om[d - i] @ Vtd.T) * (Vtd @ ks[i])
+                            cvec = first - rest / (m - 1)
+                            lt = float(cvec.sum())
+                            recon_gap = max(recon_gap, abs(lt - lt_direct))
                         n, margin = n_recon(cvec, lt)
                         firings.append({
                             "layer": l, "head": h, "prompt": pi, "query": d, "key": s,
@@ -453,9 +491,18 @@ def cmd_sensitivity(args):
     return out
 
 
+def cmd_sad_diff(args):
+    """Largest difference of N_recon / S between two svlens sad runs' firing arrays."""
+    a = read_safetensors(args["a"])[0]["firings"]
+    b = read_safetensors(args["b"])[0]["firings"]
+    if a.shape != b.shape:
+        return {"maxDiff": float("inf"), "shapes": [list(a.shape), list(b.shape)]}
+    return {"maxDiff": float(np.nanmax(np.abs(a[:, 7:9] - b[:, 7:9])))}
+
+
 if __name__ == "__main__":
     cmd = sys.argv[1]
     args = json.loads(sys.argv[2])
     fn = {"svd": cmd_svd, "forward": cmd_forward, "sad": cmd_sad, "amplify": cmd_amplify,
-          "sensitivity": cmd_sensitivity}[cmd]
+          "sensitivity": cmd_sensitivity, "sad_diff": cmd_sad_diff}[cmd]
     print(json.dumps(fn(args)))
