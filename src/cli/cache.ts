@@ -21,6 +21,7 @@ import { formatTable } from "../report/table.ts";
 import { runWithCache } from "../runtime/mod.ts";
 import { VERSION } from "../version.ts";
 import { parseCommandArgs } from "./_args.ts";
+import { backendOption, modelArg } from "./_options.ts";
 
 /** The usage line printed with `--help` and on usage errors. */
 export const USAGE: string = [
@@ -67,20 +68,14 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, OPTIONS, USAGE);
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) {
-    throw new UsageError(`expected exactly one MODEL, got ${positionals.length}\n${USAGE}`);
-  }
-  const modelId = positionals[0]!;
+  const modelId = modelArg(positionals, USAGE);
   if ((values.text === undefined) === (values.tokens === undefined)) {
     throw new UsageError(`give exactly one of --text or --tokens\n${USAGE}`);
   }
   if (values.out === undefined) {
     throw new UsageError(`--out FILE.safetensors is required\n${USAGE}`);
   }
-  const backend = values.backend ?? "onnx";
-  if (backend !== "onnx" && backend !== "reference") {
-    throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${USAGE}`);
-  }
+  const backend = backendOption(values.backend, USAGE);
   const names = values.names?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const tokensArg = values.tokens === undefined ? undefined : parseTokens(values.tokens);
 

@@ -22,6 +22,7 @@ import {
   type Tau,
 } from "../sad/mod.ts";
 import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
+import { backendOption, modelArg } from "./_options.ts";
 import {
   HEAD_COLUMNS,
   headJson,
@@ -124,10 +125,7 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, OPTIONS, USAGE);
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) {
-    throw new UsageError(`expected exactly one MODEL, got ${positionals.length}\n${USAGE}`);
-  }
-  const modelId = positionals[0]!;
+  const modelId = modelArg(positionals, USAGE);
   if ((values.task ?? "ioi") !== "ioi") {
     throw new UsageError(`--task must be ioi (the only task so far), got '${values.task}'`);
   }
@@ -139,10 +137,7 @@ export async function run(args: string[]): Promise<number> {
   const bias = biasOption(values.bias);
   const headTypes = headTypesOption(values["head-types"]);
   const rotary = rotaryOption(values.rotary);
-  const backend = values.backend ?? "onnx";
-  if (backend !== "onnx" && backend !== "reference") {
-    throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${USAGE}`);
-  }
+  const backend = backendOption(values.backend, USAGE);
 
   const loaded = await loadModel(modelId, { revision: values.revision });
   if (loaded.tokenizer === undefined) {

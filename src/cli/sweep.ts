@@ -26,6 +26,7 @@ import {
   sweepCurves,
 } from "../sad/mod.ts";
 import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
+import { backendOption, modelArg } from "./_options.ts";
 import { biasOption, headTypesOption, rotaryOption, tauOption } from "./sad.ts";
 
 /** The usage text. */
@@ -93,10 +94,7 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, OPTIONS, USAGE);
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) {
-    throw new UsageError(`expected exactly one MODEL, got ${positionals.length}\n${USAGE}`);
-  }
-  const modelId = positionals[0]!.replace(/\/+$/, "");
+  const modelId = modelArg(positionals, USAGE).replace(/\/+$/, "");
   if (values.revisions === undefined) throw new UsageError(`--revisions is required\n${USAGE}`);
   if (values.out === undefined) throw new UsageError(`--out DIR is required\n${USAGE}`);
   if (values.head !== undefined && values.heads !== undefined) {
@@ -112,10 +110,7 @@ export async function run(args: string[]): Promise<number> {
   const bias = biasOption(values.bias);
   const headTypes = headTypesOption(values["head-types"]);
   const rotary = rotaryOption(values.rotary);
-  const backend = values.backend ?? "onnx";
-  if (backend !== "onnx" && backend !== "reference") {
-    throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${USAGE}`);
-  }
+  const backend = backendOption(values.backend, USAGE);
   const out = values.out.replace(/\/+$/, "");
   const recordsDir = `${out}/revisions`;
   // Everything that changes the numbers; the backend and sharding do not.
