@@ -72,6 +72,8 @@ def load_tl(model_dir):
             w[f"{l}.ln2.w"], w[f"{l}.ln2.b"] = sd[p + "ln_2.weight"], sd[p + "ln_2.bias"]
             w[f"{l}.W_in"], w[f"{l}.b_in"] = sd[p + "mlp.c_fc.weight"], sd[p + "mlp.c_fc.bias"]
             w[f"{l}.W_out"], w[f"{l}.b_out"] = sd[p + "mlp.c_proj.weight"], sd[p + "mlp.c_proj.bias"]
+        w["lnf.w"], w["lnf.b"] = sd["ln_f.weight"], sd["ln_f.bias"]
+        w["W_U"] = (sd["lm_head.weight"] if "lm_head.weight" in sd else sd["wte.weight"]).T
     elif arch == "gpt_neox":
         sd = {k[len("gpt_neox.") :] if k.startswith("gpt_neox.") else k: v for k, v in sd.items()}
         d, nh, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
@@ -97,6 +99,8 @@ def load_tl(model_dir):
                 sd[p + "post_attention_layernorm.weight"], sd[p + "post_attention_layernorm.bias"])
             w[f"{l}.W_in"], w[f"{l}.b_in"] = sd[p + "mlp.dense_h_to_4h.weight"].T, sd[p + "mlp.dense_h_to_4h.bias"]
             w[f"{l}.W_out"], w[f"{l}.b_out"] = sd[p + "mlp.dense_4h_to_h.weight"].T, sd[p + "mlp.dense_4h_to_h.bias"]
+        w["lnf.w"], w["lnf.b"] = sd["final_layer_norm.weight"], sd["final_layer_norm.bias"]
+        w["W_U"] = (sd["embed_out.weight"] if "embed_out.weight" in sd else sd["embed_in.weight"]).T
     else:
         raise SystemExit(f"unsupported model_type {arch}")
     return c, w
@@ -210,7 +214,11 @@ def forward(c, w, tokens):
         p = p / p.sum(-1, keepdims=True)
         attn = np.einsum("hds,hsk->hdk", p, v)
         attn_out = np.einsum("hdk,hkm->dm", attn, w[f"{l}.W_O"]) + w[f"{l}.b_O"]
-        hooks.append({"normalized": xn, "ln1": x1, "pattern": p, "scores": scores})
+        xc = resid - resid.mean(-1, keepdims=True)
+        scale = np.sqrt((xc**2).mean(-1, keepdims=True) + c["eps"])
+        masked = np.where(mask, scores / math.sqrt(c["dh"]), -np.inf)
+        hooks.append({"normalized": xn, "ln1": x1, "pattern": p, "scores": scores,
+                      "attn_scores": masked, "scale": scale})
         act = gelu_new if c["arch"] == "gpt2" else gelu_erf
         if c["arch"] == "gpt_neox" and c["parallel"]:
             x2 = layer_norm(resid, c["eps"]) * w[f"{l}.ln2.w"] + w[f"{l}.ln2.b"]
@@ -219,6 +227,9 @@ def forward(c, w, tokens):
             resid = resid + attn_out
             x2 = layer_norm(resid, c["eps"]) * w[f"{l}.ln2.w"] + w[f"{l}.ln2.b"]
             resid = resid + act(x2 @ w[f"{l}.W_in"] + w[f"{l}.b_in"]) @ w[f"{l}.W_out"] + w[f"{l}.b_out"]
+    if "lnf.w" in w:
+        xf = layer_norm(resid, c["eps"]) * w["lnf.w"] + w["lnf.b"]
+        hooks[-1]["logits"] = xf @ w["W_U"]
     return hooks
 
 
@@ -234,10 +245,20 @@ def cmd_forward(args):
         # TL: with fold_ln the ln1 module is LNPre (no affine); unprocessed LayerNorm's
         # hook_normalized is taken after the affine (x / scale * w + b).
         want_n = hk["ln1"] if raw else hk["normalized"]
-        for name, want in (
+        pairs = [
             (f"blocks.{l}.ln1.hook_normalized", want_n[None]),
+            (f"blocks.{l}.ln1.hook_scale", hk["scale"][None]),
             (f"blocks.{l}.attn.hook_pattern", hk["pattern"][None]),
-        ):
+            (f"blocks.{l}.attn.hook_attn_scores", hk["attn_scores"][None]),
+        ]
+        if "logits" in hk:
+            lg = hk["logits"]
+            # TL center_unembed (default processing) subtracts each position's mean logit
+            pairs.append(("logits", (lg if raw else lg - lg.mean(-1, keepdims=True))[None]))
+        for name, want in pairs:
+            if name not in args.get("names", [name]) and not any(
+                    _glob(pat, name) for pat in args.get("names", [])):
+                continue
             g = got.get(name)
             if g is None:
                 res[name] = {"missing": True}
@@ -245,6 +266,11 @@ def cmd_forward(args):
             if list(g.shape) != list(want.shape):
                 res[name] = {"shape": list(g.shape), "want": list(want.shape)}
                 continue
+            fin = np.isfinite(want)
+            if not np.array_equal(fin, np.isfinite(g)) or np.any(g[~fin] != want[~fin]):
+                res[name] = {"maskMismatch": True}
+                continue
+            g, want = np.where(fin, g, 0.0), np.where(fin, want, 0.0)
             err = np.abs(g - want)
             res[name] = {
                 "maxAbs": float(err.max()),
@@ -253,6 +279,12 @@ def cmd_forward(args):
             }
     # what the unprocessed (affine) and LNPre hooks differ by, to make a mix-up visible
     return {"tokens": len(tokens), "hooks": res}
+
+
+def _glob(pattern, name):
+    import fnmatch
+
+    return fnmatch.fnmatchcase(name, pattern)
 
 
 def n_recon(cvec, lt):
@@ -473,7 +505,8 @@ def cmd_sensitivity(args):
                 float(np.abs(a["pattern"] - b["pattern"]).max()))
             for a, b in zip(ref, hooks))
 
-    out = {}
+    # default processing centres the unembedding: how far that moves the logits
+    out = {"uncentredLogits": float(np.abs(ref[-1]["logits"].mean(-1)).max())}
     if c["arch"] == "gpt_neox":
         out["noRotary"] = dist(forward(dict(c, rot=0), w, tokens))
         out["fullRotary"] = dist(forward(dict(c, rot=c["dh"]), w, tokens))
