@@ -1,9 +1,10 @@
 /**
- * Float64 matrix product (row-major, cache-friendly i-k-j loop order).
+ * Float64 matrix product of {@linkcode Matrix} values, on the blocked SIMD kernel (`matmulF64`).
  * @module
  */
 import type { Matrix } from "./matrix.ts";
 import { assertMatrix } from "./_validate.ts";
+import { matmulF64 } from "./matmul_f64.ts";
 
 /**
  * The product `a · b` (a: m×k, b: k×n) as a new m×n float64 matrix.
@@ -23,16 +24,5 @@ export function matmul(a: Matrix, b: Matrix): Matrix {
       `matmul: inner dimensions differ: a is ${a.rows}×${a.cols}, b is ${b.rows}×${b.cols}`,
     );
   }
-  const m = a.rows, k = a.cols, n = b.cols;
-  const ad = a.data, bd = b.data;
-  const out = new Float64Array(m * n);
-  for (let i = 0; i < m; i++) {
-    const ci = i * n;
-    for (let p = 0; p < k; p++) {
-      const aip = ad[i * k + p]!;
-      const bp = p * n;
-      for (let j = 0; j < n; j++) out[ci + j] = out[ci + j]! + aip * bd[bp + j]!;
-    }
-  }
-  return { rows: m, cols: n, data: out };
+  return { rows: a.rows, cols: b.cols, data: matmulF64(a.data, b.data, a.rows, a.cols, b.cols) };
 }

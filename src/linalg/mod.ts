@@ -18,6 +18,13 @@ export { at, identity, type Matrix, matrix, transpose } from "./matrix.ts";
 export { Rng } from "./rng.ts";
 export { matmul } from "./matmul.ts";
 export {
+  closeMatmulThreads,
+  matmulF32,
+  type MatmulOptions,
+  matmulThreadsActive,
+} from "./matmul_f32.ts";
+export { matmulF64 } from "./matmul_f64.ts";
+export {
   canonicalizeSigns,
   DEFAULT_DEGENERATE_RTOL,
   EPS,
