@@ -106,3 +106,19 @@ export async function runPython(script: string, stdin?: Uint8Array): Promise<str
   if (!out.success) throw new Error(`python3 failed: ${decoder.decode(out.stderr)}`);
   return decoder.decode(out.stdout);
 }
+
+/**
+ * Runs `fn` with a fresh temporary directory and removes it afterwards (also when `fn` throws).
+ * `options` go to `Deno.makeTempDir` (e.g. a `prefix`).
+ */
+export async function withTempDir(
+  fn: (dir: string) => Promise<void>,
+  options?: Deno.MakeTempOptions,
+): Promise<void> {
+  const dir = await Deno.makeTempDir(options);
+  try {
+    await fn(dir);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}

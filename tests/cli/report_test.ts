@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
-import { runCli } from "../_helpers.ts";
+import { runCli, withTempDir } from "../_helpers.ts";
 import { writeRun } from "../../src/report/mod.ts";
 import { sampleRun } from "../report/_samples.ts";
 import { assertValidResults } from "../report/_schema.ts";
@@ -8,8 +8,7 @@ import { assertValidResults } from "../report/_schema.ts";
 const perms = (dir: string) => [`--allow-read=${dir}`, `--allow-write=${dir}`];
 
 Deno.test("svlens report DIR re-renders report.html from results.json", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await writeRun(dir, sampleRun("sad"));
     const before = await Deno.readTextFile(`${dir}/results.json`);
     await Deno.remove(`${dir}/report.html`);
@@ -23,9 +22,7 @@ Deno.test("svlens report DIR re-renders report.html from results.json", async ()
     assertValidResults(JSON.parse(before));
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     assertEquals(names, ["report.html", "results.json"], "no temporary files left");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("svlens report: missing DIR is a usage error (exit 2)", async () => {
@@ -35,19 +32,15 @@ Deno.test("svlens report: missing DIR is a usage error (exit 2)", async () => {
 });
 
 Deno.test("svlens report: no results.json is a clear failure (exit 1)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const r = await runCli(["report", dir], perms(dir));
     assertEquals(r.code, 1);
     assertMatch(r.stderr, /no results\.json in '.*'; pass the directory/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("svlens report: invalid results.json names the file and the field", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await Deno.writeTextFile(`${dir}/results.json`, "{ not json");
     let r = await runCli(["report", dir], perms(dir));
     assertEquals(r.code, 1);
@@ -66,7 +59,5 @@ Deno.test("svlens report: invalid results.json names the file and the field", as
     r = await runCli(["report", dir], perms(dir));
     assertEquals(r.code, 1);
     assertMatch(r.stderr, /schemaVersion 99 .* upgrade svlens/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

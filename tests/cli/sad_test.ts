@@ -1,5 +1,5 @@
 import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
-import { runCli } from "../_helpers.ts";
+import { runCli, withTempDir } from "../_helpers.ts";
 import { assertValidResults } from "../report/_schema.ts";
 import { writeGpt2Dir } from "./_gpt2_dir.ts";
 import { processWeights } from "../../src/circuits/mod.ts";
@@ -13,8 +13,7 @@ import { sadOnIoi } from "../../src/sad/mod.ts";
 // --unstable-raw-imports for the default onnx backend.
 
 Deno.test("svlens sad (reference backend) writes a valid run and --json per-head summaries, exact permissions", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (tmp) => {
     const model = `${tmp}/gpt2`;
     const out = `${tmp}/run`;
     await writeGpt2Dir(model, { nLayer: 2, nHead: 2, nEmbd: 16 });
@@ -70,9 +69,7 @@ Deno.test("svlens sad (reference backend) writes a valid run and --json per-head
     const firings = arrays.tensors.get("firings")!;
     const nFirings = direct.heads.reduce((a, h) => a + h.firings.length, 0);
     assertEquals([...firings.shape], [nFirings, 12]);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("svlens sad: usage errors exit 2; a missing model exits 1", async () => {
@@ -92,8 +89,7 @@ Deno.test("svlens sad: usage errors exit 2; a missing model exits 1", async () =
 });
 
 Deno.test("svlens sad with the default onnx backend runs under its documented permissions", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (tmp) => {
     const model = `${tmp}/gpt2`;
     await writeGpt2Dir(model, { nLayer: 1, nHead: 2, nEmbd: 16, seed: 2 });
     const r = await runCli(
@@ -104,7 +100,5 @@ Deno.test("svlens sad with the default onnx backend runs under its documented pe
     const json = JSON.parse(r.stdout);
     assertEquals(json.heads.map((h: { head: string }) => h.head), ["0.1"]);
     assertEquals(json.parameters.backend, "onnx");
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

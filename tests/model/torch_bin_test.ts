@@ -2,7 +2,7 @@ import { ModelFormatError } from "../../src/errors.ts";
 import { readTorchBin } from "../../src/model/torch_bin.ts";
 import { PyGlobal, unpickle } from "../../src/model/pickle.ts";
 import { assertEquals, assertOk, assertThrows } from "../_assert.ts";
-import { HAS_NUMPY } from "../_helpers.ts";
+import { HAS_NUMPY, withTempDir } from "../_helpers.ts";
 import { generateModel } from "../../src/model/generate.ts";
 import { loadModel } from "../../src/model/load.ts";
 import { SafetensorsFile } from "../../src/model/safetensors_file.ts";
@@ -250,8 +250,7 @@ Deno.test({
     "torch_bin: a python-written GPT2LMHeadModel-style .bin (tied lm_head storage, bool mask) loads",
   ignore: !HAS_NUMPY,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       await generateModel(`${dir}/st`, {
         architecture: "gpt2",
         nLayers: 1,
@@ -288,8 +287,6 @@ Deno.test({
       assertEquals(b.weightFile, "pytorch_model.bin");
       assertEquals([...b.weights.keys()], [...a.weights.keys()]);
       for (const [k, t] of a.weights) assertEquals(b.weights.get(k)!.data, t.data, k);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

@@ -1,13 +1,12 @@
 import { assertEquals, assertOk as assert, assertRejects } from "../_assert.ts";
 import { SvlensError } from "../../src/errors.ts";
-import { HAS_NUMPY, runPython } from "../_helpers.ts";
+import { HAS_NUMPY, runPython, withTempDir } from "../_helpers.ts";
 import { formatTable, writeRun } from "../../src/report/mod.ts";
 import { SCHEMA_VERSION, VERSION } from "../../src/version.ts";
 import { sampleRun } from "./_samples.ts";
 
 Deno.test("writeRun writes results.json with the envelope, arrays and report.html", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const arrays = {
       "s": { shape: [3], data: new Float64Array([3, 2, 1]) },
       "W": { shape: [2, 3], data: new Float32Array([1, 2, 3, 4, 5, 6]) },
@@ -45,36 +44,28 @@ print(h["__metadata__"]["command"])`);
         "svd",
       ]);
     }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("writeRun without arrays writes no safetensors file and no index", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await writeRun(dir, sampleRun("toy"));
     const names = [...Deno.readDirSync(dir)].map((e) => e.name).sort();
     assertEquals(names, ["report.html", "results.json"]);
     const stored = JSON.parse(await Deno.readTextFile(`${dir}/results.json`));
     assertEquals(stored.arrays, undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("writeRun rejects an array whose shape does not match its data, writing nothing", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     await assertRejects(
       () => writeRun(dir, sampleRun("toy"), { x: { shape: [2, 2], data: new Float32Array(3) } }),
       SvlensError,
       /'x' has shape \[2, 2\]/,
     );
     assertEquals([...Deno.readDirSync(dir)].length, 0);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("formatTable aligns text left and numbers right", () => {
@@ -104,8 +95,7 @@ Deno.test({
   name: "README snippet: safetensors.numpy.load_file reads arrays.safetensors",
   ignore: !HAS_PY_SAFETENSORS,
   async fn() {
-    const dir = await Deno.makeTempDir();
-    try {
+    await withTempDir(async (dir) => {
       await writeRun(dir, sampleRun("toy"), {
         "u": { shape: [2, 2], data: new Float64Array([1, 0, 0, 1]) },
       });
@@ -114,8 +104,6 @@ from safetensors.numpy import load_file
 arrays = load_file(${JSON.stringify(`${dir}/arrays.safetensors`)})
 print(arrays["u"].dtype, arrays["u"].tolist())`);
       assertEquals(out.trim(), "float64 [[1.0, 0.0], [0.0, 1.0]]");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
+    });
   },
 });

