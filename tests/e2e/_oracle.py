@@ -47,7 +47,14 @@ def load_tl(model_dir):
     """HF files -> dict with config and TL-layout weights (f64), no processing."""
     with open(f"{model_dir}/config.json") as f:
         cfg = json.load(f)
-    sd, _ = read_safetensors(f"{model_dir}/model.safetensors")
+    sd = {}
+    try:
+        with open(f"{model_dir}/model.safetensors.index.json") as f:
+            shards = sorted(set(json.load(f)["weight_map"].values()))
+    except FileNotFoundError:
+        shards = ["model.safetensors"]
+    for shard in shards:
+        sd.update(read_safetensors(f"{model_dir}/{shard}")[0])
     arch = cfg["model_type"]
     w = {}
     if arch == "gpt2":

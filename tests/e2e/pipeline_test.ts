@@ -42,6 +42,10 @@ interface Models {
   neox: string;
   gpt2Amp: string;
   neoxAmp: string;
+  /** NeoX stored as BF16 in 4 shards with an index. */
+  neoxBf16: string;
+  /** GPT-2 stored as F16 in 2 shards, `transformer.`-prefixed keys. */
+  gpt2F16: string;
 }
 
 let models: Promise<Models> | undefined;
@@ -57,6 +61,8 @@ function getModels(): Promise<Models> {
       neox: `${root}/neox`,
       gpt2Amp: `${root}/gpt2_amp`,
       neoxAmp: `${root}/neox_amp`,
+      neoxBf16: `${root}/neox_bf16`,
+      gpt2F16: `${root}/gpt2_f16`,
     };
     await generateModel(m.gpt2, {
       architecture: "gpt2",
@@ -75,6 +81,29 @@ function getModels(): Promise<Models> {
       dVocab: 512,
       nCtx: 64,
       seed: 5,
+    });
+    await generateModel(m.neoxBf16, {
+      architecture: "gpt_neox",
+      nLayers: 2,
+      nHeads: 4,
+      dModel: 64,
+      dVocab: 512,
+      nCtx: 64,
+      seed: 7,
+      dtype: "BF16",
+      maxShardBytes: 100_000,
+    });
+    await generateModel(m.gpt2F16, {
+      architecture: "gpt2",
+      nLayers: 2,
+      nHeads: 4,
+      dModel: 32,
+      dVocab: 512,
+      nCtx: 64,
+      seed: 8,
+      dtype: "F16",
+      maxShardBytes: 50_000,
+      prefixed: true,
     });
     for (const [src, dst] of [[m.gpt2, m.gpt2Amp], [m.neox, m.neoxAmp]] as const) {
       await Deno.mkdir(dst);
@@ -131,7 +160,7 @@ async function compareSvd(
 
 Deno.test({
   name:
-    "e2e svd: per-head QK (offset, augmented, source, destination, none, raw, rotary offset), OV",
+    "e2e svd: QK (offset/augmented/source/destination/none, raw, rotary offset), OV; F16/BF16 shards",
   ignore: !HAS_NUMPY,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -148,6 +177,11 @@ Deno.test({
     }
     await compareSvd(m.neox, { circuit: "qk", bias: "offset", rotaryOffset: 3 });
     await compareSvd(m.neox, { circuit: "qk", bias: "augmented", rotaryOffset: 3 });
+    await compareSvd(m.neox, { circuit: "qk", bias: "source", rotaryOffset: 2 });
+    // other storage: BF16 / F16, sharded with an index, prefixed keys
+    await compareSvd(m.neoxBf16, { circuit: "qk", bias: "offset" });
+    await compareSvd(m.gpt2F16, { circuit: "qk", bias: "augmented" });
+    await compareSvd(m.gpt2F16, { circuit: "ov", bias: "offset" });
   },
 });
 
@@ -335,7 +369,7 @@ Deno.test({
     const m = await getModels();
     const out = `${m.root}/sad_gpt2`;
     await Deno.mkdir(out, { recursive: true });
-    const prompts = await ioiTokens(m.gpt2Amp, out, 4);
+    const prompts = await ioiTokens(m.gpt2Amp, out, 3);
     await compareSad(m.gpt2Amp, out, prompts, { tau: "1/m", bias: "offset" });
     await compareSad(m.gpt2Amp, out, prompts, { tau: "0.5", bias: "offset" });
     await compareSad(m.gpt2Amp, out, prompts, { tau: "1/m", bias: "augmented" });
@@ -354,6 +388,7 @@ Deno.test({
     await Deno.mkdir(out, { recursive: true });
     const prompts = await ioiTokens(m.neoxAmp, out, 3);
     await compareSad(m.neoxAmp, out, prompts, { tau: "1/m", bias: "offset" });
+    await compareSad(m.neoxAmp, out, prompts, { tau: "0.5", bias: "offset" });
   },
 });
 
