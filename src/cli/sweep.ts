@@ -11,6 +11,7 @@
 import { processWeights } from "../circuits/mod.ts";
 import { ModelFormatError, SvlensError, UsageError } from "../errors.ts";
 import { writeTextAtomic } from "../io/atomic_write.ts";
+import { readTextIfExists } from "../io/exists.ts";
 import { progress } from "../io/progress.ts";
 import { isLocalDirectory, loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
@@ -73,13 +74,8 @@ async function readRecord(
   revision: string,
   key: string,
 ): Promise<RevisionRecord | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,5 +1,6 @@
 /**
- * Whether a path exists, for the "is it already there" checks of the model cache and loaders.
+ * "Is it already there" checks of the model cache, the loaders and resumable runs: whether a
+ * path exists, and reading a text file that may be absent.
  * @module
  */
 
@@ -18,6 +19,24 @@ export async function exists(path: string): Promise<boolean> {
     return true;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}
+
+/**
+ * The text of `path`, or `undefined` when it does not exist. Any other failure (a permission
+ * refusal, an I/O error) is rethrown.
+ *
+ * @example
+ * ```ts ignore
+ * const ref = await readTextIfExists("cache/refs/main"); // undefined when absent
+ * ```
+ */
+export async function readTextIfExists(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.readTextFile(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
     throw error;
   }
 }

@@ -16,7 +16,7 @@
  * @module
  */
 import { HubError } from "../errors.ts";
-import { exists } from "../io/exists.ts";
+import { exists, readTextIfExists } from "../io/exists.ts";
 
 /** Environment variables svlens's Hub client reads (each needs `--allow-env=<name>`). */
 export const HUB_ENV_VARS: readonly string[] = [
@@ -123,13 +123,8 @@ export class RepoCache {
   async resolveRevision(revision: string): Promise<string | undefined> {
     validateRevision(revision);
     if (isCommitHash(revision)) return revision;
-    try {
-      const commit = (await Deno.readTextFile(`${this.root}/refs/${revision}`)).trim();
-      return isCommitHash(commit) ? commit : undefined;
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return undefined;
-      throw error;
-    }
+    const commit = (await readTextIfExists(`${this.root}/refs/${revision}`))?.trim();
+    return commit !== undefined && isCommitHash(commit) ? commit : undefined;
   }
 
   /** `snapshots/<commit>` folder. */

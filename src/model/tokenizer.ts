@@ -13,6 +13,7 @@
 import { Tokenizer as HfTokenizer } from "npm:@huggingface/tokenizers@0.2.0";
 import { join } from "node:path";
 import { ModelFormatError } from "../errors.ts";
+import { readTextIfExists } from "../io/exists.ts";
 
 /** A text ⇄ token-id mapping. */
 export interface Tokenizer {
@@ -205,13 +206,8 @@ export function tokenizerFromVocabMerges(
 }
 
 async function readJson(path: string): Promise<unknown | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
+  const text = await readTextIfExists(path);
+  if (text === undefined) return undefined;
   try {
     return JSON.parse(text);
   } catch (error) {
