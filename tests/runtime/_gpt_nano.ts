@@ -5,6 +5,7 @@
  * @module
  */
 import type { Model, Tensor } from "../../src/model/types.ts";
+import { gpt2Config } from "../../src/runtime/random_model.ts";
 import { FIXTURES } from "../_helpers.ts";
 
 interface JsonTensor {
@@ -81,8 +82,7 @@ export function loadGptNano(): Model {
   w.set("ln_final.b", get("transformer.ln_f.bias"));
   w.set("unembed.W_U", { shape: [C, V], data: transpose(get("lm_head.weight")) });
   return {
-    config: {
-      architecture: "gpt2",
+    config: gpt2Config({
       nLayers: L,
       nHeads: H,
       dModel: C,
@@ -90,13 +90,7 @@ export function loadGptNano(): Model {
       dMlp: M,
       dVocab: V,
       nCtx: 11,
-      lnEps: 1e-5,
-      act: "gelu_new",
-      rotaryDim: 0,
-      rotaryBase: 10000,
-      parallelResidual: false,
-      tiedEmbeddings: false,
-    },
+    }),
     weights: w,
     processing: {
       foldLayerNorm: false,
