@@ -6,6 +6,7 @@
 import { SvlensError, UsageError } from "../errors.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { writeTextAtomic } from "../io/atomic_write.ts";
+import { readTextIfExists } from "../io/exists.ts";
 import { parseResults, renderReport, RUN_FILES } from "../report/mod.ts";
 
 /** Usage text of `svlens report`. */
@@ -32,16 +33,11 @@ export async function run(args: string[]): Promise<number> {
   }
   const base = dir.replace(/\/+$/, "") || "/";
   const resultsPath = `${base}/${RUN_FILES.results}`;
-  let text: string;
-  try {
-    text = await Deno.readTextFile(resultsPath);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new SvlensError(
-        `no ${RUN_FILES.results} in '${dir}'; pass the directory a toy/svd/sad/sweep run wrote (its --out)`,
-      );
-    }
-    throw error;
+  const text = await readTextIfExists(resultsPath);
+  if (text === undefined) {
+    throw new SvlensError(
+      `no ${RUN_FILES.results} in '${dir}'; pass the directory a toy/svd/sad/sweep run wrote (its --out)`,
+    );
   }
   const results = parseResults(text, resultsPath);
   const reportPath = `${base}/${RUN_FILES.report}`;
