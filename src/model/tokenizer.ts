@@ -259,12 +259,7 @@ export async function loadTokenizer(dir: string): Promise<Tokenizer> {
   const json = await readJson(join(dir, "tokenizer.json"));
   if (json !== undefined) return tokenizerFromJson(json, join(dir, "tokenizer.json"));
   const vocab = await readJson(join(dir, "vocab.json"));
-  let merges: string | undefined;
-  try {
-    merges = await Deno.readTextFile(join(dir, "merges.txt"));
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
-  }
+  const merges = await readTextIfExists(join(dir, "merges.txt"));
   if (vocab === undefined || merges === undefined) {
     throw new ModelFormatError(
       `no tokenizer in ${dir}: expected tokenizer.json, or vocab.json and merges.txt ` +
