@@ -15,7 +15,15 @@
  * - fold value biases: b_O ← b_O + Σ_h b_V,h W_O,h, b_V ← 0.
  * @module
  */
-import type { Model, Processing, Tensor, Weights } from "../model/types.ts";
+import {
+  type Model,
+  NO_PROCESSING,
+  type Processing,
+  type Tensor,
+  type Weights,
+} from "../model/types.ts";
+
+export { NO_PROCESSING };
 import { ModelFormatError } from "../errors.ts";
 
 /** TransformerLens's `from_pretrained` default: every transform on. */
@@ -24,14 +32,6 @@ export const TL_DEFAULT_PROCESSING: Readonly<Processing> = Object.freeze({
   centerWritingWeights: true,
   centerUnembed: true,
   foldValueBiases: true,
-});
-
-/** Raw Hugging Face weights (TL's `from_pretrained_no_processing`). */
-export const NO_PROCESSING: Readonly<Processing> = Object.freeze({
-  foldLayerNorm: false,
-  centerWritingWeights: false,
-  centerUnembed: false,
-  foldValueBiases: false,
 });
 
 /** Options shared by every transform. */

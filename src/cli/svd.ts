@@ -33,6 +33,7 @@ import type { ArrayEntry, Figure, RunResults } from "../report/types.ts";
 import { formatTable } from "../report/table.ts";
 import { writeRun } from "../report/write_run.ts";
 import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
+import { modelArg } from "./_options.ts";
 
 /** The usage text printed with `--help` and on usage errors. */
 export const USAGE: string = [
@@ -263,10 +264,7 @@ export async function run(args: string[]): Promise<number> {
   const parsed = parseCommandArgs(args, OPTIONS, USAGE);
   if (parsed === undefined) return 0;
   const { values, positionals } = parsed;
-  if (positionals.length !== 1) {
-    throw new UsageError(`expected exactly one MODEL, got ${positionals.length}\n${USAGE}`);
-  }
-  const modelId = positionals[0]!;
+  const modelId = modelArg(positionals, USAGE);
   const circuits = parseCircuits(values.circuit);
   const bias = parseBias(values.bias);
   const topK = intOption("top-k", values["top-k"], 10);

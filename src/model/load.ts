@@ -14,7 +14,7 @@ import { convertHfWeights, type StateDict, stateDictFromMap } from "./hf_weights
 import { readTorchBin, type TorchTensor } from "./torch_bin.ts";
 import { type HubOptions, snapshotDownload } from "./hub.ts";
 import { openSafetensors, type TensorSource } from "./safetensors_file.ts";
-import type { Model } from "./types.ts";
+import { type Model, NO_PROCESSING } from "./types.ts";
 
 /** Weight file names svlens looks for, in order of preference. */
 export const WEIGHT_FILES: readonly string[] = [
@@ -154,12 +154,7 @@ export async function loadModelFromDir(dir: string): Promise<LoadedModel> {
   const model: LoadedModel = {
     config,
     weights,
-    processing: {
-      foldLayerNorm: false,
-      centerWritingWeights: false,
-      centerUnembed: false,
-      foldValueBiases: false,
-    },
+    processing: { ...NO_PROCESSING },
     dir,
     weightFile,
   };

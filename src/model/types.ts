@@ -72,6 +72,14 @@ export interface Processing {
   foldValueBiases: boolean;
 }
 
+/** Raw Hugging Face weights (TL's `from_pretrained_no_processing`): no transform applied. */
+export const NO_PROCESSING: Readonly<Processing> = Object.freeze({
+  foldLayerNorm: false,
+  centerWritingWeights: false,
+  centerUnembed: false,
+  foldValueBiases: false,
+});
+
 /** A loaded model: config, TL-layout weights, and what processing they carry. */
 export interface Model {
   /** Normalised hyper-parameters. */

@@ -3,7 +3,13 @@
  * (`model/generate.ts` writes the same kinds of models as Hugging Face files).
  * @module
  */
-import type { Model, ModelConfig, Tensor, Weights } from "../model/types.ts";
+import {
+  type Model,
+  type ModelConfig,
+  NO_PROCESSING,
+  type Tensor,
+  type Weights,
+} from "../model/types.ts";
 
 /** Options of {@linkcode randomModel}. */
 export interface RandomModelOptions {
@@ -80,12 +86,7 @@ export function randomModel(config: ModelConfig, options: RandomModelOptions = {
   return {
     config,
     weights,
-    processing: {
-      foldLayerNorm: false,
-      centerWritingWeights: false,
-      centerUnembed: false,
-      foldValueBiases: false,
-    },
+    processing: { ...NO_PROCESSING },
   };
 }
 
