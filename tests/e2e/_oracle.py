@@ -333,9 +333,8 @@ def cmd_sad(args):
                 WQ, WK, bQ = a["W_Q"][h], a["W_K"][h], a["b_Q"][h]
                 Om = WQ @ WK.T
                 bias = args.get("bias", "offset")
-                aug = bias in ("augmented", "source")
-                if aug and c["rot"]:
-                    raise SystemExit(f"{bias} SAD with rotary is not in the oracle")
+                # rotary heads carry the bias inside the rotated residuals (below)
+                aug = bias in ("augmented", "source") and not c["rot"]
                 if bias == "augmented":
                     # method.md §4.3 (A): SVD of the (d+1)x(d+1) bias-augmented form
                     Om = np.vstack([WQ, bQ[None]]) @ np.vstack([WK, a["b_K"][h][None]]).T
@@ -362,13 +361,24 @@ def cmd_sad(args):
                         offset_svd[delta] = (Ud[:, :K], Sd[:K], Vtd[:K])
                 if c["rot"]:
                     # method.md §4.6 (ACC++): rotations moved onto the residuals,
-                    # x^_d = M_d^T (x_d + c_d), M_d = W_Q R_d^T W_Q^+;
-                    # x^_s = M_s (x_s + c_s), M_s = W_K^+T R_s W_K^T; l = x^_d^T Omega x^_s.
-                    WQp, WKp = np.linalg.pinv(WQ), np.linalg.pinv(WK)
-                    cs = a["b_K"][h] @ WKp
+                    # x^_d = M_d^T x'_d, M_d = A R_d^T A^+;  x^_s = M_s x'_s, M_s = B^+T R_s B^T;
+                    # l = x^_d^T (A B^T) x^_s. offset (§4.3 C): A = W_Q, B = W_K, x' = x + c.
+                    # Beyond the spec (svlens's extension, exact): augmented: A = [W_Q; b_Q^T],
+                    # B = [W_K; b_K^T], x' = [x; 1]; source: A = [W_Q; b_Q^T], x'_d = [x_d; 1],
+                    # B = W_K, x'_s = x_s + c_s (key bias does not cancel under RoPE).
+                    cs = a["b_K"][h] @ np.linalg.pinv(WK)
+                    A, B = WQ, WK
+                    xq_in, xk_in = x + cd, x + cs
+                    if bias in ("augmented", "source"):
+                        A = np.vstack([WQ, bQ[None]])
+                        xq_in = np.hstack([x, np.ones((len(x), 1))])
+                    if bias == "augmented":
+                        B = np.vstack([WK, a["b_K"][h][None]])
+                        xk_in = np.hstack([x, np.ones((len(x), 1))])
+                    Ap, Bp = np.linalg.pinv(A), np.linalg.pinv(B)
                     Rs = [rotary_matrix(c, t) for t in range(len(toks))]
-                    xq_all = np.stack([(WQ @ Rs[t].T @ WQp).T @ (x[t] + cd) for t in range(len(toks))])
-                    xs_all = np.stack([(WKp.T @ Rs[t] @ WK.T) @ (x[t] + cs) for t in range(len(toks))])
+                    xq_all = np.stack([(A @ Rs[t].T @ Ap).T @ xq_in[t] for t in range(len(toks))])
+                    xs_all = np.stack([(Bp.T @ Rs[t] @ B.T) @ xk_in[t] for t in range(len(toks))])
                 else:
                     xq_all = x + cd
                 for d in range(1, end + 1):

@@ -389,6 +389,12 @@ Deno.test({
     const prompts = await ioiTokens(m.neoxAmp, out, 3);
     await compareSad(m.neoxAmp, out, prompts, { tau: "1/m", bias: "offset" });
     await compareSad(m.neoxAmp, out, prompts, { tau: "0.5", bias: "offset" });
+    // Beyond the spec (§4.6 only defines the offset form): svlens's augmented / source forms with
+    // rotated residuals, checked against the same exact construction with [W; bᵀ] factors.
+    const one = prompts.slice(0, 1);
+    for (const bias of ["augmented", "source"]) {
+      await compareSad(m.neoxAmp, out, one, { tau: "1/m", bias, heads: ["0.0", "1.3"] });
+    }
   },
 });
 
