@@ -312,6 +312,26 @@ def sparseness(cvec):
     return float(a.sum() ** 2 / (len(a) * (a**2).sum()))
 
 
+def aggregates(firings, K):
+    """Per-head summary over analysed firings (l~ > 0): mean/median N_recon, histogram of
+    N_recon = 1..K, mean/median Rolls-Tovee S (method.md §3.4-3.5)."""
+    out = {}
+    for key in sorted({(f["layer"], f["head"]) for f in firings}):
+        fs = [f for f in firings if (f["layer"], f["head"]) == key]
+        ok = [f for f in fs if f["nRecon"] is not None]
+        ns = np.array([f["nRecon"] for f in ok], float)
+        ss = np.array([f["sparseness"] for f in ok], float)
+        out[f"{key[0]}.{key[1]}"] = {
+            "nFirings": len(fs), "nDropped": len(fs) - len(ok),
+            "meanNRecon": float(ns.mean()) if len(ok) else None,
+            "medianNRecon": float(np.median(ns)) if len(ok) else None,
+            "histogram": [int((ns == k).sum()) for k in range(1, K + 1)],
+            "meanSparseness": float(ss.mean()) if len(ok) else None,
+            "medianSparseness": float(np.median(ss)) if len(ok) else None,
+        }
+    return out
+
+
 def cmd_sad(args):
     """Firings of every head for the given prompts (offset bias, method.md §3, §4.3 C, or the
     augmented form §4.3 A; rotary heads as §4.6 ACC++); compares
@@ -424,7 +444,7 @@ def cmd_sad(args):
                             "attention": A, "lTilde": lt, "nRecon": n, "margin": margin,
                             "sparseness": sparseness(cvec), "borderline": borderline,
                         })
-    out = {"firings": len(firings), "reconGap": recon_gap}
+    out = {"firings": len(firings), "reconGap": recon_gap, "heads": aggregates(firings, c["dh"])}
     if "svlens" in args:
         arrs, _ = read_safetensors(args["svlens"])
         rows = arrs["firings"]

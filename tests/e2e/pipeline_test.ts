@@ -12,7 +12,9 @@
  * |Δ| ≤ 1e-4 (f32 forward vs f64 oracle; hook_attn_scores' masked −inf entries exactly; logits
  * centred per position under default processing, raw with --raw); SAD per firing: attention |Δ| ≤ 1e-5, l̃ relative
  * ≤ 1e-4, Rolls–Tovee S |Δ| ≤ 1e-4, N_recon exact (firings whose cumulative ratio lies within 1e-4
- * of the rounding threshold are not compared), identical firing sets (up to A within 1e-6 of τ).
+ * of the rounding threshold are not compared), identical firing sets (up to A within 1e-6 of τ);
+ * `sad --json` per-head summaries: counts, N_recon histogram exact, mean/median N_recon ≤ 1e-6
+ * relative, mean/median S ≤ 1e-4.
  * @module
  */
 import { generateModel } from "../../src/model/generate.ts";
@@ -252,7 +254,24 @@ Deno.test({
   },
 });
 
+/** Per-head summary of `svlens sad --json` (and of the oracle). */
+interface HeadSummary {
+  nFirings: number;
+  nDropped: number;
+  meanNRecon: number | null;
+  medianNRecon: number | null;
+  histogram: number[];
+  meanSparseness: number | null;
+  medianSparseness: number | null;
+}
+
+/** The parts of `svlens sad --json` compared here. */
+interface SadJson {
+  heads: (HeadSummary & { head: string })[];
+}
+
 interface SadCompare {
+  heads: Record<string, HeadSummary>;
   firings: number;
   reconGap: number;
   svlensFirings: number;
@@ -313,14 +332,14 @@ async function runSad(
   n: number,
   opts: SadOptions,
   name: string,
-): Promise<string> {
+): Promise<{ file: string; json: SadJson }> {
   const dir = `${out}/${name}`;
   const args = ["sad", model, "--n", String(n), "--tau", opts.tau, "--bias", opts.bias];
   if (opts.rotary) args.push("--rotary", opts.rotary);
   if (opts.heads) args.push("--heads", opts.heads.join(","));
   const r = await runCli([...args, "--out", dir, "--json"], ioPerms(model, out));
   assertEquals(r.code, 0, r.stderr);
-  return `${dir}/arrays.safetensors`;
+  return { file: `${dir}/arrays.safetensors`, json: JSON.parse(r.stdout) };
 }
 
 /** `svlens sad` on `model` vs the oracle, firing by firing. */
@@ -331,7 +350,7 @@ async function compareSad(
   opts: SadOptions,
 ): Promise<void> {
   const name = `${opts.bias}_${opts.rotary ?? "r"}_${opts.tau.replace("/", "_")}`;
-  const file = await runSad(model, out, prompts.length, opts, name);
+  const { file, json } = await runSad(model, out, prompts.length, opts, name);
   const c = await oracle("sad", {
     model,
     tau: opts.tau,
@@ -356,6 +375,24 @@ async function compareSad(
       v.want !== null && v.got !== null && Math.abs(v.want - v.got) < 1e-9,
       `${label} head ${head} mean N_recon: ${JSON.stringify(v)}`,
     );
+  }
+  // the --json per-head summaries (mean/median N_recon, histogram, mean/median S)
+  for (const g of json.heads) {
+    const w = c.heads[g.head];
+    if (w === undefined) {
+      assertEquals(g.nFirings, 0, `${label} head ${g.head}`);
+      continue;
+    }
+    const near = (a: number | null, b: number | null) =>
+      a === null || b === null ? a === b : Math.abs(a - b) <= 1e-6 * Math.max(1, Math.abs(b));
+    for (const k of ["nFirings", "nDropped", "meanNRecon", "medianNRecon"] as const) {
+      assertOk(near(g[k], w[k]), `${label} head ${g.head} ${k}: svlens ${g[k]}, oracle ${w[k]}`);
+    }
+    for (const k of ["meanSparseness", "medianSparseness"] as const) {
+      const ok = g[k] === null || w[k] === null ? g[k] === w[k] : Math.abs(g[k]! - w[k]!) <= 1e-4;
+      assertOk(ok, `${label} head ${g.head} ${k}: svlens ${g[k]}, oracle ${w[k]}`);
+    }
+    assertEquals(g.histogram, w.histogram, `${label} head ${g.head} histogram`);
   }
 }
 
@@ -461,8 +498,8 @@ Deno.test({
     const out = `${m.root}/sad_neox_po_bias`;
     await Deno.mkdir(out, { recursive: true });
     const base = { tau: "1/m", rotary: "per-offset", heads: ["0.0"] };
-    const a = await runSad(m.neoxAmp, out, 1, { ...base, bias: "offset" }, "offset");
-    const b = await runSad(m.neoxAmp, out, 1, { ...base, bias: "source" }, "source");
+    const a = (await runSad(m.neoxAmp, out, 1, { ...base, bias: "offset" }, "offset")).file;
+    const b = (await runSad(m.neoxAmp, out, 1, { ...base, bias: "source" }, "source")).file;
     const d = await oracle("sad_diff", { a, b }) as { maxDiff: number };
     assertOk(d.maxDiff > 1e-3, `--bias source changed nothing: ${JSON.stringify(d)}`);
   },
