@@ -144,7 +144,8 @@ def rotary_matrix(c, t):
     return R
 
 
-def head_svd(c, w, l, h, circuit="qk", bias="offset", raw=False, rotary_offset=None):
+def head_matrix(c, w, l, h, circuit="qk", bias="offset", raw=False, rotary_offset=None):
+    """The matrix whose SVD svlens reports: Omega (variants of §4.3, optionally Omega_Delta) or OV."""
     a = processed_attn(c, w, l, raw)
     if circuit == "ov":
         M = a["W_V"][h] @ a["W_O"][h]
@@ -166,7 +167,41 @@ def head_svd(c, w, l, h, circuit="qk", bias="offset", raw=False, rotary_offset=N
             M = WQ @ mid @ WK.T
         else:
             raise SystemExit(f"bias {bias} not in the oracle")
+    return M
+
+
+def head_svd(c, w, l, h, circuit="qk", bias="offset", raw=False, rotary_offset=None):
+    M = head_matrix(c, w, l, h, circuit, bias, raw, rotary_offset)
     return np.linalg.svd(M, compute_uv=False)[: c["dh"]]
+
+
+def cmd_svd_vectors(args):
+    """Checks svlens svd --out arrays ({circuit}.L{l}H{h}.U/S/V, columns = singular vectors)
+    against the oracle's matrix: reconstruction U diag(S) V^T = M (max error / max|M|),
+    orthonormality of U and V, and the sign convention (largest-|entry| of each u_k positive)."""
+    c, w = load_tl(args["model"])
+    arrs, _ = read_safetensors(args["arrays"])
+    worst = {"recon": 0.0, "orthoU": 0.0, "orthoV": 0.0, "signViolations": 0, "checked": 0}
+    for circuit in args["circuits"]:
+        for l in range(c["L"]):
+            for h in range(c["nh"]):
+                M = head_matrix(c, w, l, h, circuit, args.get("bias", "offset"), args.get("raw", False),
+                                args.get("rotaryOffset") if circuit == "qk" else None)
+                U = arrs[f"{circuit}.L{l}H{h}.U"]
+                S = arrs[f"{circuit}.L{l}H{h}.S"]
+                V = arrs[f"{circuit}.L{l}H{h}.V"]
+                if U.shape[0] != M.shape[0] or V.shape[0] != M.shape[1]:
+                    raise SystemExit(f"shape mismatch {U.shape} {V.shape} vs {M.shape}")
+                worst["recon"] = max(worst["recon"], float(np.abs(U @ np.diag(S) @ V.T - M).max() / np.abs(M).max()))
+                k = len(S)
+                worst["orthoU"] = max(worst["orthoU"], float(np.abs(U.T @ U - np.eye(k)).max()))
+                worst["orthoV"] = max(worst["orthoV"], float(np.abs(V.T @ V - np.eye(k)).max()))
+                for j in range(k):
+                    i = int(np.argmax(np.abs(U[:, j])))
+                    if U[i, j] < 0:
+                        worst["signViolations"] += 1
+                worst["checked"] += 1
+    return worst
 
 
 def cmd_svd(args):
@@ -574,5 +609,6 @@ if __name__ == "__main__":
     cmd = sys.argv[1]
     args = json.loads(sys.argv[2])
     fn = {"svd": cmd_svd, "forward": cmd_forward, "sad": cmd_sad, "amplify": cmd_amplify,
-          "sensitivity": cmd_sensitivity, "sad_diff": cmd_sad_diff}[cmd]
+          "sensitivity": cmd_sensitivity, "sad_diff": cmd_sad_diff,
+          "svd_vectors": cmd_svd_vectors}[cmd]
     print(json.dumps(fn(args)))

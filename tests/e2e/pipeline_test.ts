@@ -8,7 +8,8 @@
  * (the generator's std 0.02 gives near-uniform attention, which would hide layout mistakes).
  * Every CLI call runs with exactly the permissions the command documents.
  *
- * Tolerances: singular values |Δσ_k| ≤ 1e-5·σ_k on the d_head leading values; cached hooks
+ * Tolerances: singular values |Δσ_k| ≤ 1e-5·σ_k on the d_head leading values; `svd --out`
+ * vectors: ‖UΣVᵀ − M‖_max ≤ 1e-4·‖M‖_max, |UᵀU − I|, |VᵀV − I| ≤ 1e-5, largest-|entry| of u_k > 0; cached hooks
  * |Δ| ≤ 1e-4 (f32 forward vs f64 oracle; hook_attn_scores' masked −inf entries exactly; logits
  * centred per position under default processing, raw with --raw); SAD per firing: attention |Δ| ≤ 1e-5, l̃ relative
  * ≤ 1e-4, Rolls–Tovee S |Δ| ≤ 1e-4, N_recon exact (firings whose cumulative ratio lies within 1e-4
@@ -184,6 +185,55 @@ Deno.test({
     await compareSvd(m.neoxBf16, { circuit: "qk", bias: "offset" });
     await compareSvd(m.gpt2F16, { circuit: "qk", bias: "augmented" });
     await compareSvd(m.gpt2F16, { circuit: "ov", bias: "offset" });
+  },
+});
+
+/** `svlens svd --out` vectors: U diag(S) Vᵀ = Ω (oracle's matrix), orthonormal, canonical signs. */
+async function checkSvdVectors(
+  model: string,
+  out: string,
+  opts: { circuits: ("qk" | "ov")[]; bias: string; rotaryOffset?: number },
+): Promise<void> {
+  const dir = `${out}/${opts.bias}_${opts.circuits.join("")}_${opts.rotaryOffset ?? "x"}`;
+  const args = ["svd", model, "--circuit", opts.circuits.join(","), "--bias", opts.bias];
+  if (opts.rotaryOffset !== undefined) args.push("--rotary-offset", String(opts.rotaryOffset));
+  const r = await runCli([...args, "--readout", "0", "--out", dir, "--json"], [
+    `--allow-read=${model},${out}`,
+    `--allow-write=${out}`,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const c = await oracle("svd_vectors", {
+    model,
+    arrays: `${dir}/arrays.safetensors`,
+    ...opts,
+  }) as {
+    recon: number;
+    orthoU: number;
+    orthoV: number;
+    signViolations: number;
+    checked: number;
+  };
+  const label = `${model} ${args.slice(2).join(" ")}: ${JSON.stringify(c)}`;
+  assertOk(c.checked > 0, label);
+  assertOk(c.recon <= 1e-4, label); // method.md §4.5: ‖UΣVᵀ − Ω‖_max < 1e-4·‖Ω‖_max
+  assertOk(c.orthoU <= 1e-5 && c.orthoV <= 1e-5, label); // vectors stored as f32
+  assertEquals(c.signViolations, 0, label);
+}
+
+Deno.test({
+  name:
+    "e2e svd --out: singular vectors reconstruct the oracle's Ω / OV, orthonormal, canonical signs",
+  ignore: !HAS_NUMPY,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const m = await getModels();
+    const out = `${m.root}/svd_out`;
+    await Deno.mkdir(out, { recursive: true });
+    await checkSvdVectors(m.gpt2, out, { circuits: ["qk", "ov"], bias: "augmented" });
+    await checkSvdVectors(m.gpt2, out, { circuits: ["qk"], bias: "destination" });
+    await checkSvdVectors(m.neox, out, { circuits: ["qk"], bias: "offset" });
+    await checkSvdVectors(m.neox, out, { circuits: ["qk"], bias: "source", rotaryOffset: 3 });
   },
 });
 
