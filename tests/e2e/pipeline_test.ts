@@ -9,13 +9,13 @@
  * Every CLI call runs with exactly the permissions the command documents.
  *
  * Tolerances: singular values |Δσ_k| ≤ 1e-5·σ_k on the d_head leading values; `svd --out`
- * vectors: ‖UΣVᵀ − M‖_max ≤ 1e-4·‖M‖_max, |UᵀU − I|, |VᵀV − I| ≤ 1e-5, largest-|entry| of u_k > 0; cached hooks
- * |Δ| ≤ 1e-4 (f32 forward vs f64 oracle; hook_attn_scores' masked −inf entries exactly; logits
- * centred per position under default processing, raw with --raw); SAD per firing: attention |Δ| ≤ 1e-5, l̃ relative
- * ≤ 1e-4, Rolls–Tovee S |Δ| ≤ 1e-4, N_recon exact (firings whose cumulative ratio lies within 1e-4
- * of the rounding threshold are not compared), identical firing sets (up to A within 1e-6 of τ);
- * `sad --json` per-head summaries: counts, N_recon histogram exact, mean/median N_recon ≤ 1e-6
- * relative, mean/median S ≤ 1e-4.
+ * vectors ‖UΣVᵀ − M‖_max ≤ 1e-4·‖M‖_max, |UᵀU − I|, |VᵀV − I| ≤ 1e-5, largest-|entry| of u_k > 0;
+ * cached hooks |Δ| ≤ 1e-4 (f32 forward vs f64 oracle; masked −inf of hook_attn_scores exactly;
+ * logits centred per position under default processing, uncentred with --raw); SAD per firing:
+ * attention |Δ| ≤ 1e-5, l̃ relative ≤ 1e-4, Rolls–Tovee S |Δ| ≤ 1e-4, N_recon exact (firings whose
+ * cumulative ratio lies within 1e-4 of the rounding threshold are not compared), identical firing
+ * sets (up to A within 1e-6 of τ); `sad --json` per-head summaries: counts and N_recon histogram
+ * exact, mean/median N_recon ≤ 1e-6 relative, mean/median S ≤ 1e-4.
  * @module
  */
 import { generateModel } from "../../src/model/generate.ts";
