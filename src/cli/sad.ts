@@ -14,10 +14,12 @@ import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { formatTable, writeRun } from "../report/mod.ts";
 import {
-  type BiasVariant,
   HEAD_TYPES,
   type HeadType,
   type IoiSadResult,
+  PER_OFFSET_BIASES,
+  type PerOffsetBias,
+  perOffsetForm,
   sadOnIoi,
   type Tau,
 } from "../sad/mod.ts";
@@ -35,7 +37,8 @@ import {
 /** The usage text. */
 export const USAGE: string = [
   "usage: svlens sad MODEL [--task ioi] [--n 128] [--seed 0] [--heads L.H,...|all]",
-  "                  [--tau 0.5|1/m] [--bias offset|augmented|source] [--rotation-seed R]",
+  "                  [--tau 0.5|1/m] [--bias offset|augmented|source|destination]",
+  "                  [--rotation-seed R]",
   "                  [--head-types L.H=TYPE,...] [--filter-top] [--rotary residual|per-offset]",
   "                  [--backend onnx|reference]",
   "                  [--revision R] [--out DIR] [--json]",
@@ -45,13 +48,17 @@ export const USAGE: string = [
   "  --n, --seed    number of prompts and Python random seed of the generator (128, 0)",
   "  --heads        heads to decompose (default all)",
   "  --tau          attention threshold for firings: a number (default 0.5) or 1/m",
-  "  --bias         bias treatment: offset (ACC++, default), augmented (SAD 2024), source (ACC)",
+  "  --bias         bias treatment (method.md §4.3): offset (ACC++, c_d = b_Q W_Q⁺,",
+  "                 c_s = b_K W_K⁺; default), augmented (SAD 2024, [x; 1] on both sides),",
+  "                 source (ACC's Ω_s: [x_d; 1], keys x_s + c_s); destination (ACC's Ω_d:",
+  "                 x_d + c_d, keys [x_s; 1]) only with --rotary per-offset",
   "  --rotation-seed  seed of the random-rotation control (default: --seed)",
   `  --head-types   IOI roles adding canonical pairs (${HEAD_TYPES.join(", ")});`,
   "                 default on GPT-2 small: 8.6, 4.11, 3.0, 9.9, 9.6, 10.0 as in SAD/ACC",
   "  --filter-top   drop prompts whose top prediction at END is not the IO name (ACC)",
   "  --rotary       rotary models: residual (rotated residuals, one basis per head; default)",
-  "                 or per-offset (one SVD per relative offset, ACC 2025)",
+  "                 or per-offset (one SVD of Ω_Δ = A R_dᵀR_s Bᵀ per offset Δ = d − s,",
+  "                 ACC 2025, in the --bias form; results record it as biasForm)",
   "  --backend      forward pass: onnx (onnxruntime-web, default) or reference (pure TS)",
   "  --out DIR      write DIR/results.json, DIR/arrays.safetensors, DIR/report.html",
   "  --json         print only the JSON summary (per head) on stdout",
@@ -85,13 +92,56 @@ export function tauOption(value: string | undefined): Tau {
   return t;
 }
 
-/** Parses `--bias`. */
-export function biasOption(value: string | undefined): BiasVariant {
+/** Parses `--bias` (`destination` is checked against `--rotary` by {@linkcode checkBias}). */
+export function biasOption(value: string | undefined): PerOffsetBias {
   const v = value ?? "offset";
-  if (v !== "offset" && v !== "augmented" && v !== "source") {
-    throw new UsageError(`--bias must be offset, augmented or source, got '${v}'\n${USAGE}`);
+  if (!(PER_OFFSET_BIASES as readonly string[]).includes(v)) {
+    throw new UsageError(
+      `--bias must be offset, augmented, source or destination, got '${v}'\n${USAGE}`,
+    );
   }
-  return v;
+  return v as PerOffsetBias;
+}
+
+/**
+ * Refuses bias forms that the chosen decomposition does not compute: `destination` exists only
+ * per offset (`rotaryDim`, when known, must be > 0 too). Throws `UsageError`.
+ */
+export function checkBias(
+  bias: PerOffsetBias,
+  rotary: "residual" | "per-offset",
+  rotaryDim?: number,
+): void {
+  if (bias !== "destination") return;
+  if (rotary !== "per-offset" || rotaryDim === 0) {
+    throw new UsageError(
+      "--bias destination (ACC 2025 Ω_d per offset: query x_d + c_d, keys [x_s; 1]) needs " +
+        "--rotary per-offset on a rotary model" +
+        (rotaryDim === 0 ? " (this model has no rotary embeddings)" : "") +
+        "; supported: --bias offset|augmented|source with either --rotary, destination only " +
+        "with --rotary per-offset",
+    );
+  }
+}
+
+/**
+ * What `bias` decomposes on a model with `rotaryDim` rotary dimensions under `rotary`, for the
+ * results' `biasForm` (the per-offset forms from per_offset.ts).
+ */
+export function biasForm(
+  bias: PerOffsetBias,
+  rotary: "residual" | "per-offset",
+  rotaryDim: number,
+): string {
+  if (rotaryDim > 0 && rotary === "per-offset") return perOffsetForm(bias);
+  const plain = {
+    offset: "Ω = W_Q W_Kᵀ (d×d); offsets c_d = b_Q W_Q⁺, c_s = b_K W_K⁺ (method.md §4.3 C)",
+    augmented: "Ω̃ = [W_Q; b_Qᵀ][W_K; b_Kᵀ]ᵀ ((d+1)×(d+1)), x̃ = [x; 1] on both sides (§4.3 A)",
+    source: "Ω_s = [W_Q; b_Qᵀ] W_Kᵀ ((d+1)×d), x̃_d = [x_d; 1] (§4.3 B source side)" +
+      (rotaryDim > 0 ? "; keys x_s + c_s, c_s = b_K W_K⁺" : ""),
+    destination: "not computed off per-offset",
+  } satisfies Record<PerOffsetBias, string>;
+  return plain[bias] + (rotaryDim > 0 ? "; rotations moved onto the residuals (§4.6 ACC++)" : "");
 }
 
 /** Parses `--rotary`. */
@@ -137,6 +187,7 @@ export async function run(args: string[]): Promise<number> {
   const bias = biasOption(values.bias);
   const headTypes = headTypesOption(values["head-types"]);
   const rotary = rotaryOption(values.rotary);
+  checkBias(bias, rotary);
   const backend = backendOption(values.backend, USAGE);
 
   const loaded = await loadModel(modelId, { revision: values.revision });
@@ -148,7 +199,8 @@ export async function run(args: string[]): Promise<number> {
   }
   const tokenizer = await loadTokenizer(loaded.tokenizer.dir);
   const model = processWeights(loaded, { inPlace: true });
-  const { nLayers, nHeads, dHead } = model.config;
+  const { nLayers, nHeads, dHead, rotaryDim } = model.config;
+  checkBias(bias, rotary, rotaryDim);
   const total = heads?.length ?? nLayers * nHeads;
   const bar = progress("sad heads", total, { quiet: values.json === true });
   let result: IoiSadResult;
@@ -183,6 +235,7 @@ export async function run(args: string[]): Promise<number> {
     heads: heads ? heads.map(([l, h]) => `${l}.${h}`) : "all",
     tau,
     bias,
+    biasForm: biasForm(bias, rotary, rotaryDim),
     headTypes: result.headTypes,
     filterTopPrediction: values["filter-top"] === true,
     backend,
@@ -192,11 +245,11 @@ export async function run(args: string[]): Promise<number> {
     nRecon: "ACC rule: l̃ > 0, signed descending sort, round(cumsum/l̃, 5) ≥ 1",
     sparseness: "Rolls–Tovee (Σ|c|)²/(K Σc²) of the contribution vector, lower = sparser",
     rotation: "one Haar-random K×K Q per head from Rng(rotationSeed), drawn in layer-major order",
-    rotary: model.config.rotaryDim === 0
+    rotary: rotaryDim === 0
       ? "none"
       : rotary === "residual"
       ? "residual: rotated residuals, one basis per head (ACC++ / method.md §4.6)"
-      : "per-offset: one SVD per relative offset s − d, key bias augmented (ACC 2025)",
+      : "per-offset: one SVD per relative offset Δ = d − s in the biasForm (ACC 2025 / §4.6)",
     units: "unscaled bilinear form (q·k, not divided by √d_head)",
   };
   const jsonHeads = result.heads.map((h) => headJson(h.summary));

@@ -20,6 +20,7 @@ import {
   checkRecord,
   parseRevisions,
   parseShard,
+  perOffsetForm,
   type RevisionRecord,
   sadOnIoi,
   shardRevisions,
@@ -28,14 +29,21 @@ import {
 } from "../sad/mod.ts";
 import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
 import { backendOption, modelArg } from "./_options.ts";
-import { biasOption, headTypesOption, rotaryOption, tauOption } from "./sad.ts";
+import {
+  biasForm,
+  biasOption,
+  checkBias,
+  headTypesOption,
+  rotaryOption,
+  tauOption,
+} from "./sad.ts";
 
 /** The usage text. */
 export const USAGE: string = [
   "usage: svlens sweep MODEL --revisions step1000,step2000,...|pythia-all|pythia-130",
   "                    [--head L.H | --heads L.H,...|all] [--shard i/n] [--n 128] [--seed 0]",
-  "                    [--tau 0.5|1/m] [--bias offset|augmented|source] [--rotation-seed R]",
-  "                    [--rotary residual|per-offset]",
+  "                    [--tau 0.5|1/m] [--bias offset|augmented|source|destination]",
+  "                    [--rotation-seed R] [--rotary residual|per-offset]",
   "                    [--backend onnx|reference] --out DIR [--json]",
   "       svlens sweep MODEL --revisions ... --merge [--from DIR,...] --out DIR [--json]",
   "",
@@ -47,7 +55,8 @@ export const USAGE: string = [
   "  --out DIR     DIR/revisions/REV.json per revision (a rerun skips those present), and",
   "                DIR/results.json + report.html once every revision is done",
   "  --merge       compute nothing: copy records from --from DIRs into DIR, write the report",
-  "  other options as in svlens sad",
+  "  other options as in svlens sad (--bias destination only with --rotary per-offset;",
+  "                per-offset records carry the bias form in their parameters)",
 ].join("\n");
 
 const OPTIONS = {
@@ -106,6 +115,7 @@ export async function run(args: string[]): Promise<number> {
   const bias = biasOption(values.bias);
   const headTypes = headTypesOption(values["head-types"]);
   const rotary = rotaryOption(values.rotary);
+  checkBias(bias, rotary);
   const backend = backendOption(values.backend, USAGE);
   const out = values.out.replace(/\/+$/, "");
   const recordsDir = `${out}/revisions`;
@@ -121,6 +131,11 @@ export async function run(args: string[]): Promise<number> {
     bias,
     headTypes: headTypes ? Object.fromEntries(headTypes) : "default",
     rotary,
+    // Per-offset once ignored --bias (every form was `destination`): records written then
+    // carry no biasForm, so their key no longer matches and they are refused, not reused.
+    ...(rotary === "per-offset"
+      ? { biasForm: `${perOffsetForm(bias)} (models without rotary: ${biasForm(bias, rotary, 0)})` }
+      : {}),
   };
   const key = JSON.stringify(parameters);
 
@@ -163,6 +178,7 @@ export async function run(args: string[]): Promise<number> {
       }
       const tokenizer = await loadTokenizer(tokDir);
       const model = processWeights(loaded, { inPlace: true });
+      checkBias(bias, rotary, model.config.rotaryDim);
       const loadMs = performance.now() - t0;
       const result = await sadOnIoi(model, tokenizer, {
         n,

@@ -2,7 +2,8 @@
  * SAD of one attention head over a batch of prompts (method.md §3, §4): for every selected
  * firing, the relative logit's contributions in the head's SVD basis and in a randomly rotated
  * basis, with N_recon and sparseness of each. Rotary heads use the rotated-residual
- * decomposition with one basis per head (§4.6, ACC++).
+ * decomposition with one basis per head (§4.6, ACC++), or with `rotary: "per-offset"` one SVD
+ * per relative offset in the chosen bias form (§4.6, ACC 2025; per_offset.ts).
  * @module
  */
 import { SvlensError } from "../errors.ts";
@@ -25,7 +26,12 @@ import {
   type Tau,
 } from "./firings.ts";
 import { nRecon, sparseness } from "./metrics.ts";
-import { perOffsetContributions, perOffsetHead } from "./per_offset.ts";
+import {
+  type PerOffsetBias,
+  perOffsetContributions,
+  perOffsetHead,
+  perOffsetSingularValues,
+} from "./per_offset.ts";
 
 /** One decomposed firing. */
 export interface FiringResult extends Firing {
@@ -55,9 +61,22 @@ export interface AnalyseOptions {
   keepContributions?: boolean;
   /**
    * Rotary heads: `residual` (default; ACC++: rotated residuals, one basis per head) or
-   * `per-offset` (ACC 2025: one SVD per relative offset, key bias augmented). Ignored otherwise.
+   * `per-offset` (ACC 2025: one SVD per relative offset, in the bias form `variant`; see
+   * per_offset.ts). Ignored otherwise.
    */
   rotary?: "residual" | "per-offset";
+}
+
+/**
+ * Options of {@linkcode analyseHead} beyond {@linkcode AnalyseOptions}: the bias form (default
+ * `offset`; `destination` exists only under `rotary: "per-offset"` on a rotary model) and an
+ * optional prebuilt basis (used only off the per-offset path; must match `variant`).
+ */
+export interface AnalyseHeadOptions extends AnalyseOptions {
+  /** Bias form (method.md §4.3; default `offset`, or the prebuilt basis's variant). */
+  variant?: PerOffsetBias;
+  /** The head's prebuilt basis (position-independent paths only). */
+  basis?: HeadBasis;
 }
 
 /** The activations one layer's SAD reads (TL hook names and shapes). */
@@ -96,8 +115,13 @@ export interface HeadAnalysis {
   layer: number;
   /** Head index. */
   head: number;
-  /** The basis used (singular values are reported). */
-  basis: HeadBasis;
+  /** The position-independent basis used (`undefined` under the per-offset decomposition). */
+  basis: HeadBasis | undefined;
+  /**
+   * Singular values reported for the head: the basis's, or under per-offset those of Ω_0 in
+   * the same bias form (equal to the basis's for offset/augmented/source).
+   */
+  s: Float64Array;
   /** Every decomposed firing. */
   firings: FiringResult[];
 }
@@ -115,12 +139,32 @@ export function analyseHead(
   acts: LayerActivations,
   positions: readonly FiringPositions[],
   rotation: Matrix,
-  options: AnalyseOptions & { variant?: BiasVariant; basis?: HeadBasis } = {},
+  options: AnalyseHeadOptions = {},
 ): HeadAnalysis {
   const { dModel: d, nHeads, dHead, rotaryDim, rotaryBase } = model.config;
   const spec: RotarySpec = { dHead, rotaryDim, base: rotaryBase };
   const weights = sadHeadWeights(model, layer, head);
-  const basis = options.basis ?? headBasis(weights, options.variant ?? "offset");
+  const variant = options.variant ?? options.basis?.variant ?? "offset";
+  const usePerOffset = rotaryDim > 0 && options.rotary === "per-offset";
+  if (options.basis && options.basis.variant !== variant) {
+    throw new RangeError(
+      `analyseHead: basis built for bias '${options.basis.variant}' but variant '${variant}' asked`,
+    );
+  }
+  // Off the per-offset path only the three §4.3 variants have a basis.
+  const plainVariant = (v: PerOffsetBias): BiasVariant => {
+    if (v === "destination") {
+      throw new RangeError(
+        "bias 'destination' (ACC 2025 Ω_d, key side augmented) exists only for the per-offset " +
+          "decomposition of a rotary model: use --rotary per-offset on a rotary model, or " +
+          "--bias offset|augmented|source",
+      );
+    }
+    return v;
+  };
+  const perOffset = usePerOffset ? perOffsetHead(weights, spec, variant) : undefined;
+  const basis = perOffset ? undefined : options.basis ?? headBasis(weights, plainVariant(variant));
+  const s = perOffset ? perOffsetSingularValues(perOffset, 0) : basis!.s;
   const [batch, pos] = acts.normalized.shape as [number, number, number];
   if (acts.pattern.shape[0] !== batch || acts.pattern.shape[2] !== pos) {
     throw new SvlensError(
@@ -131,9 +175,6 @@ export function analyseHead(
   if (positions.length !== batch) {
     throw new SvlensError(`${positions.length} prompt positions given for a batch of ${batch}`);
   }
-  const perOffset = rotaryDim > 0 && options.rotary === "per-offset"
-    ? perOffsetHead(weights, spec)
-    : undefined;
   const x = acts.normalized.data;
   const pat = acts.pattern.data;
   const tau = options.tau ?? 0.5;
@@ -166,7 +207,7 @@ export function analyseHead(
       items.push({ f, b, qRow: queryRow.get(qKey)!, kRow });
     }
   }
-  if (items.length === 0) return { layer, head, basis, firings: [] };
+  if (items.length === 0) return { layer, head, basis, s, firings: [] };
   // Phase 2: the projections as two batched float64 GEMMs (SIMD kernel).
   const xq = new Float64Array(queryRow.size * d);
   for (const [at, row] of queryRow) {
@@ -215,7 +256,7 @@ export function analyseHead(
     }
     ks = matmulF64(dx, weights.wK.data, nk, d, h);
   }
-  // Phase 3: contributions per firing.
+  // Phase 3: contributions per firing (`basis` is set whenever `perOffset` is not).
   const results: FiringResult[] = [];
   for (const { f, b, qRow, kRow } of items) {
     const q = qs.subarray(qRow * h, qRow * h + h);
@@ -240,12 +281,12 @@ export function analyseHead(
           const kt = keys[t]!;
           for (let j = 0; j < h; j++) dk[j] = dk[j]! + w * kt[j]!;
         }
-        const fc = firingContributions(basis, q, dk, where);
+        const fc = firingContributions(basis!, q, dk, where);
         ({ c, lTilde } = fc);
         rotated = rotatedContributions(rotation, fc, where);
       }
     } else {
-      const fc = firingContributions(basis, q, ks.subarray(kRow * h, kRow * h + h), where);
+      const fc = firingContributions(basis!, q, ks.subarray(kRow * h, kRow * h + h), where);
       ({ c, lTilde } = fc);
       rotated = rotatedContributions(rotation, fc, where);
     }
@@ -261,5 +302,5 @@ export function analyseHead(
     if (options.keepContributions) result.contributions = c;
     results.push(result);
   }
-  return { layer, head, basis, firings: results };
+  return { layer, head, basis, s, firings: results };
 }

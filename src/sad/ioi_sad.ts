@@ -16,8 +16,7 @@ import {
   type TextEncoderLike,
 } from "../tasks/mod.ts";
 import { analyseHead, type FiringResult } from "./analyse.ts";
-import { type BiasVariant, headBasis } from "./basis.ts";
-import { sadHeadWeights } from "./analyse.ts";
+import type { PerOffsetBias } from "./per_offset.ts";
 import { GPT2_SMALL_IOI_HEADS, type HeadType, type Tau } from "./firings.ts";
 import { headRotations } from "./rotation.ts";
 import { type HeadSummary, summarizeHead } from "./summary.ts";
@@ -34,13 +33,20 @@ export interface IoiSadOptions {
   heads?: Array<[number, number]>;
   /** Attention threshold (default 0.5). */
   tau?: Tau;
-  /** Bias variant (default `offset`). */
-  bias?: BiasVariant;
+  /**
+   * Bias form (method.md §4.3; default `offset`). `destination` (ACC 2025 Ω_d) only with
+   * `rotary: "per-offset"` on a rotary model; under per-offset every form is decomposed as
+   * documented in per_offset.ts.
+   */
+  bias?: PerOffsetBias;
   /** Head roles for canonical pairs ("L.H" → type); default GPT-2 small's IOI heads on GPT-2 small. */
   headTypes?: ReadonlyMap<string, HeadType>;
   /** Drop prompts whose top prediction at END is not the IO token (ACC). Default false. */
   filterTopPrediction?: boolean;
-  /** Rotary heads: `residual` (one basis per head, default) or `per-offset` (ACC 2025). */
+  /**
+   * Rotary heads: `residual` (one basis per head, default) or `per-offset` (ACC 2025, one SVD
+   * per relative offset in the `bias` form). Ignored by models without rotary embeddings.
+   */
   rotary?: "residual" | "per-offset";
   /** Forward backend (default `onnx`). */
   backend?: Backend;
@@ -56,7 +62,7 @@ export interface IoiSadResult {
   positions: IoiPositions[];
   /** Indices of the prompts analysed (all, or those passing the top-prediction filter). */
   analysed: number[];
-  /** Per head: summary, firings and singular values. */
+  /** Per head: summary, firings and singular values (of Ω_0 under per-offset). */
   heads: Array<
     { layer: number; head: number; summary: HeadSummary; firings: FiringResult[]; s: Float64Array }
   >;
@@ -77,7 +83,8 @@ export function defaultHeadTypes(model: Model): ReadonlyMap<string, HeadType> {
 /**
  * Runs SAD on IOI prompts. `model` must carry LayerNorm-folded weights (`processWeights`);
  * `tokenizer` encodes without BOS. Throws `NumericalError` if any firing's contributions fail
- * the sum check.
+ * the sum check, `RangeError` (before the forward pass) for `bias: "destination"` without the
+ * per-offset decomposition of a rotary model.
  */
 export async function sadOnIoi(
   model: Model,
@@ -99,6 +106,18 @@ export async function sadOnIoi(
         `head ${l}.${h} does not exist: the model has ${nLayers} layers × ${nHeads} heads`,
       );
     }
+  }
+  if (
+    options.bias === "destination" &&
+    !(options.rotary === "per-offset" && model.config.rotaryDim > 0)
+  ) {
+    throw new RangeError(
+      "--bias destination (ACC 2025 Ω_d, key side augmented) needs --rotary per-offset on a " +
+        `rotary model${
+          model.config.rotaryDim > 0 ? "" : ` (this ${model.config.architecture} model has none)`
+        }; ` +
+        "supported: --bias offset|augmented|source everywhere, destination only with per-offset",
+    );
   }
   const layers = [...new Set(heads.map(([l]) => l))].sort((a, b) => a - b);
   // The final name is never a query or a key of an analysed firing (d ≤ END), so the forward
@@ -146,7 +165,6 @@ export async function sadOnIoi(
       normalized: cache.get(`blocks.${layer}.ln1.hook_normalized`)!,
       pattern: cache.get(`blocks.${layer}.attn.hook_pattern`)!,
     };
-    const basis = headBasis(sadHeadWeights(model, layer, head), options.bias ?? "offset");
     const analysis = analyseHead(
       model,
       layer,
@@ -157,7 +175,7 @@ export async function sadOnIoi(
       {
         tau: options.tau,
         headType: headTypes.get(`${layer}.${head}`),
-        basis,
+        variant: options.bias,
         rotary: options.rotary,
       },
     );
@@ -167,7 +185,7 @@ export async function sadOnIoi(
       head,
       summary: summarizeHead(layer, head, firings, dHead),
       firings,
-      s: basis.s,
+      s: analysis.s,
     });
     options.onHead?.(layer, head);
   }

@@ -1,7 +1,8 @@
 /**
  * Sparse Attention Decomposition (method.md §3–4): per-head SVD bases for the three bias
- * variants, per-singular-vector contributions to relative logits (checked to sum exactly),
- * N_recon, Rolls–Tovee sparseness, the random-rotation control, firing selection, and planted
+ * variants, the per-offset rotary decomposition (ACC 2025) in four bias forms (offset,
+ * augmented, source, destination; per_offset.ts), per-singular-vector contributions to relative
+ * logits (checked to sum exactly), N_recon, Rolls–Tovee sparseness, the random-rotation control, firing selection, and planted
  * models whose answer is known.
  * @module
  */
@@ -26,6 +27,7 @@ export {
 } from "./firings.ts";
 export {
   analyseHead,
+  type AnalyseHeadOptions,
   type AnalyseOptions,
   type FiringResult,
   type HeadAnalysis,
@@ -34,6 +36,16 @@ export {
 } from "./analyse.ts";
 export { type BasisStats, basisStats, type HeadSummary, summarizeHead } from "./summary.ts";
 export { headRotations } from "./rotation.ts";
+export {
+  PER_OFFSET_BIASES,
+  type PerOffsetBias,
+  perOffsetContributions,
+  type PerOffsetFiring,
+  perOffsetForm,
+  type PerOffsetHead,
+  perOffsetHead,
+  perOffsetSingularValues,
+} from "./per_offset.ts";
 export {
   type Plant,
   type PlantedModel,

@@ -80,12 +80,32 @@ Deno.test("svlens sad: usage errors exit 2; a missing model exits 1", async () =
   assertEquals(types.code, 2);
   const none = await runCli(["sad"]);
   assertEquals(none.code, 2);
+  const bias = await runCli(["sad", "x", "--bias", "bogus"]);
+  assertEquals(bias.code, 2);
+  assertMatch(bias.stderr, /--bias must be offset, augmented, source or destination/);
+  // destination (ACC's Ω_d) exists only per offset: refused before the model is read
+  const dest = await runCli(["sad", "x", "--bias", "destination"]);
+  assertEquals(dest.code, 2);
+  assertMatch(dest.stderr, /--bias destination .* needs --rotary per-offset/);
   const tmp = await Deno.makeTempDir();
   const missing = await runCli(["sad", `${tmp}/nope`, "--backend", "reference"], [
     `--allow-read=${tmp}`,
   ]);
   assertEquals(missing.code, 1);
   await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("svlens sad: --rotary per-offset --bias destination on a model without rotary exits 2", async () => {
+  await withTempDir(async (tmp) => {
+    const model = `${tmp}/gpt2`;
+    await writeGpt2Dir(model, { nLayer: 1, nHead: 2, nEmbd: 16 });
+    const r = await runCli(
+      ["sad", model, "--backend", "reference", "--rotary", "per-offset", "--bias", "destination"],
+      [`--allow-read=${model}`],
+    );
+    assertEquals(r.code, 2, r.stderr);
+    assertMatch(r.stderr, /no rotary embeddings/);
+  });
 });
 
 Deno.test("svlens sad with the default onnx backend runs under its documented permissions", async () => {

@@ -162,3 +162,18 @@ Deno.test("svlens sweep: resumable after a kill; shards merge to the unsharded r
     });
   });
 });
+
+Deno.test("svlens sweep: --bias destination without --rotary per-offset is a usage error (exit 2)", async () => {
+  const r = await runCli([
+    "sweep",
+    "x",
+    "--revisions",
+    "step1",
+    "--out",
+    "o",
+    "--bias",
+    "destination",
+  ]);
+  assertEquals(r.code, 2, r.stderr);
+  assertOk(r.stderr.includes("--rotary per-offset"), r.stderr);
+});

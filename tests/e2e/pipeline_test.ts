@@ -487,7 +487,7 @@ Deno.test({
 
 Deno.test({
   name:
-    "e2e sad: NeoX --rotary per-offset vs numpy (key bias as an augmented row, svlens's variant)",
+    "e2e sad: NeoX --rotary per-offset --bias destination vs numpy (key bias as an augmented row, ACC's Ω_d)",
   ignore: !HAS_NUMPY,
   sanitizeResources: false,
   sanitizeOps: false,
@@ -498,7 +498,7 @@ Deno.test({
     const prompts = await ioiTokens(m.neoxAmp, out, 1);
     await compareSad(m.neoxAmp, out, prompts, {
       tau: "1/m",
-      bias: "offset",
+      bias: "destination",
       rotary: "per-offset",
       heads: ["0.1", "1.2"],
       perOffsetKeys: "augmented",
@@ -506,16 +506,12 @@ Deno.test({
   },
 });
 
-// DISCREPANCY (reported to the coordinator): with `--rotary per-offset`, svlens always decomposes
-// Ω_Δ = W_Q R_Δ [W_K; b_Kᵀ]ᵀ with x̃_s = [x_s; 1] on the key side (src/sad/per_offset.ts), while
-// `--bias offset` (method.md §4.3 C, the default) puts the key bias into the residual as
-// c_s = b_K W_K⁺ with Ω_Δ = W_Q R_Δ W_Kᵀ. Both sum to l̃ exactly, but the singular bases differ,
-// so N_recon and S differ (head 0.0, prompt 0, firing (d=1, s=1): N_recon §4.3 C = 4, svlens = 5;
-// 2626 of 5926 firings differ on 4 prompts). Ignored until the method owner decides which variant
-// `--bias offset` means under per-offset.
+// Formerly a DISCREPANCY: `--rotary per-offset` decomposed W_Q R_Δ [W_K; b_Kᵀ]ᵀ with x̃_s = [x_s; 1]
+// for every --bias. Now `--bias offset` (the default) is method.md §4.3 C: Ω_Δ = W_Q R_Δ W_Kᵀ with
+// residual offsets x_d + c_d, x_s + c_s; the key-augmented form is `--bias destination`.
 Deno.test({
-  name: "e2e sad (DISCREPANCY): --rotary per-offset --bias offset should use §4.3 C key offsets",
-  ignore: true,
+  name: "e2e sad: --rotary per-offset --bias offset uses §4.3 C key offsets (vs numpy)",
+  ignore: !HAS_NUMPY,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -533,14 +529,12 @@ Deno.test({
   },
 });
 
-// DISCREPANCY (reported): `--rotary per-offset --bias source` (and `augmented`) give exactly the
-// same firings, N_recon and S as `--bias offset` (max |Δ| 6e-8), while results.json records
-// parameters.bias = "source" / "augmented": the flag is silently ignored and the run mislabelled.
-// Spec §4.6 (ACC 2025 per-Δ) uses the bias-augmented Ω_s of §4.3 B. This test asks that another
-// --bias changes the decomposition (the alternative fix, a usage error, would also need a change here).
+// Formerly a DISCREPANCY: `--rotary per-offset --bias source|augmented` silently gave the offset
+// numbers while results.json recorded the flag. Each form now changes the decomposition and is
+// recorded in parameters.biasForm; `--bias destination` without per-offset is a usage error.
 Deno.test({
-  name: "e2e sad (DISCREPANCY): --rotary per-offset honours --bias (source ≠ offset)",
-  ignore: true,
+  name: "e2e sad: --rotary per-offset honours --bias (source, augmented ≠ offset) and records it",
+  ignore: !HAS_NUMPY,
   sanitizeResources: false,
   sanitizeOps: false,
   fn: async () => {
@@ -548,9 +542,31 @@ Deno.test({
     const out = `${m.root}/sad_neox_po_bias`;
     await Deno.mkdir(out, { recursive: true });
     const base = { tau: "1/m", rotary: "per-offset", heads: ["0.0"] };
-    const a = (await runSad(m.neoxAmp, out, 1, { ...base, bias: "offset" }, "offset")).file;
-    const b = (await runSad(m.neoxAmp, out, 1, { ...base, bias: "source" }, "source")).file;
-    const d = await oracle("sad_diff", { a, b }) as { maxDiff: number };
-    assertOk(d.maxDiff > 1e-3, `--bias source changed nothing: ${JSON.stringify(d)}`);
+    const runs: Record<string, { file: string; form: string }> = {};
+    for (const bias of ["offset", "source", "augmented"]) {
+      const r = await runSad(m.neoxAmp, out, 1, { ...base, bias }, bias);
+      const params = (r.json as unknown as { parameters: { bias: string; biasForm: string } })
+        .parameters;
+      assertEquals(params.bias, bias);
+      runs[bias] = { file: r.file, form: params.biasForm };
+    }
+    assertOk(runs.offset!.form.includes("W_Q R_dᵀR_s W_Kᵀ"), runs.offset!.form);
+    assertOk(runs.source!.form.includes("[W_Q; b_Qᵀ] R_dᵀR_s W_Kᵀ"), runs.source!.form);
+    assertOk(
+      runs.augmented!.form.includes("[W_Q; b_Qᵀ] R_dᵀR_s [W_K; b_Kᵀ]ᵀ"),
+      runs.augmented!.form,
+    );
+    for (const bias of ["source", "augmented"]) {
+      const d = await oracle("sad_diff", { a: runs.offset!.file, b: runs[bias]!.file }) as {
+        maxDiff: number;
+      };
+      assertOk(d.maxDiff > 1e-3, `--bias ${bias} changed nothing: ${JSON.stringify(d)}`);
+    }
+    const bad = await runCli(
+      ["sad", m.neoxAmp, "--n", "1", "--bias", "destination", "--heads", "0.0"],
+      ioPerms(m.neoxAmp, out),
+    );
+    assertEquals(bad.code, 2, bad.stderr);
+    assertOk(bad.stderr.includes("--rotary per-offset"), bad.stderr);
   },
 });

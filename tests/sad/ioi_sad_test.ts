@@ -1,4 +1,4 @@
-import { assertAlmostEquals, assertEquals, assertOk } from "../_assert.ts";
+import { assertAlmostEquals, assertEquals, assertOk, assertRejects } from "../_assert.ts";
 import { runWithCache } from "../../src/runtime/mod.ts";
 import { foldedRandomModel, ioiWordTokenizer } from "./_fixtures.ts";
 import { sadOnIoi } from "../../src/sad/mod.ts";
@@ -100,4 +100,37 @@ Deno.test("sadOnIoi --rotary per-offset reaches the decomposition: same l̃, dif
     assertAlmostEquals(f.lTilde, b[i]!.lTilde, 1e-9 * Math.max(1, Math.abs(f.lTilde)))
   );
   assertOk(a.some((f, i) => Math.abs(f.sparseness - b[i]!.sparseness) > 1e-6), "bases differ");
+});
+
+Deno.test("sadOnIoi --rotary per-offset honours --bias: same l̃, different bases; Ω_0 spectra; destination only per offset", async () => {
+  const tok = ioiWordTokenizer();
+  const model = foldedRandomModel(true, tok.size);
+  const opts = { n: 6, seed: 4, tau: "1/m" as const, backend: "reference" as const };
+  const runs = await Promise.all(
+    (["offset", "source", "augmented", "destination"] as const).map((bias) =>
+      sadOnIoi(model, tok, { ...opts, rotary: "per-offset", bias })
+    ),
+  );
+  const [offset] = runs;
+  const a = offset!.heads.flatMap((h) => h.firings);
+  for (const r of runs.slice(1)) {
+    const b = r.heads.flatMap((h) => h.firings);
+    assertEquals(a.length, b.length);
+    a.forEach((f, i) =>
+      assertAlmostEquals(f.lTilde, b[i]!.lTilde, 1e-9 * Math.max(1, Math.abs(f.lTilde)))
+    );
+    assertOk(a.some((f, i) => Math.abs(f.sparseness - b[i]!.sparseness) > 1e-6), "bases differ");
+  }
+  // Ω_0 = W_Q W_Kᵀ: the reported spectrum equals the residual (position-independent) basis's
+  const residual = await sadOnIoi(model, tok, { ...opts, rotary: "residual", bias: "offset" });
+  residual.heads.forEach((h, i) =>
+    h.s.forEach((v, k) =>
+      assertAlmostEquals(offset!.heads[i]!.s[k]!, v, 1e-9 * Math.max(1, h.s[0]!))
+    )
+  );
+  await assertRejects(
+    () => sadOnIoi(model, tok, { ...opts, rotary: "residual", bias: "destination" }),
+    RangeError,
+    /needs --rotary per-offset/,
+  );
 });
