@@ -407,11 +407,15 @@ def cmd_sad(args):
                     # keys "offset": §4.3 (C) residual offset c_s = b_K W_K^+ (Omega_D = W_Q R W_K^T);
                     # keys "augmented": x~ = [x; 1] against [W_K; b_K^T] (svlens's documented choice)
                     key_aug = args.get("perOffsetKeys", "offset") == "augmented"
+                    # query side: Omega_s of §4.3 (B) / §4.3 (A) put b_Q into a row of
+                    # [W_Q; b_Q^T] against x~_d = [x_d; 1]; otherwise x_d + c_d
+                    q_aug = bias in ("augmented", "source")
                     cs = a["b_K"][h] @ np.linalg.pinv(WK)
                     WKt = np.vstack([WK, a["b_K"][h][None]]) if key_aug else WK
+                    WQt = np.vstack([WQ, bQ[None]]) if q_aug else WQ
                     offset_om, offset_svd = {}, {}
                     for delta in range(len(toks)):
-                        offset_om[delta] = WQ @ rotary_matrix(c, -delta) @ WKt.T
+                        offset_om[delta] = WQt @ rotary_matrix(c, -delta) @ WKt.T
                         Ud, Sd, Vtd = np.linalg.svd(offset_om[delta])
                         offset_svd[delta] = (Ud[:, :K], Sd[:K], Vtd[:K])
                 if c["rot"]:
@@ -463,7 +467,7 @@ def cmd_sad(args):
                             # Omega_{d-s}; other keys s' projected on the same v_k, times
                             # Omega_{d-s'}; P_k = v_k v_k^T.
                             Ud, Sd, Vtd = offset_svd[d - s]
-                            xd = x[d] + cd
+                            xd = np.append(x[d], 1.0) if q_aug else x[d] + cd
                             ks = [np.append(x[i], 1.0) if key_aug else x[i] + cs for i in range(d + 1)]
                             first = Sd * (xd @ Ud) * (Vtd @ ks[s])
                             rest = np.zeros(K)

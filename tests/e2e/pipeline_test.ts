@@ -562,6 +562,15 @@ Deno.test({
       };
       assertOk(d.maxDiff > 1e-3, `--bias ${bias} changed nothing: ${JSON.stringify(d)}`);
     }
+    // and each form matches the oracle's construction of it (query side [W_Q; b_Qᵀ] with
+    // [x_d; 1]; key side x_s + c_s for source, [W_K; b_Kᵀ] with [x_s; 1] for augmented)
+    const prompts = await ioiTokens(m.neoxAmp, out, 1);
+    await compareSad(m.neoxAmp, out, prompts, { ...base, bias: "source", perOffsetKeys: "offset" });
+    await compareSad(m.neoxAmp, out, prompts, {
+      ...base,
+      bias: "augmented",
+      perOffsetKeys: "augmented",
+    });
     const bad = await runCli(
       ["sad", m.neoxAmp, "--n", "1", "--bias", "destination", "--heads", "0.0"],
       ioPerms(m.neoxAmp, out),
