@@ -102,20 +102,32 @@ async function request(r: Resolved, url: string, method: "HEAD" | "GET"): Promis
     return await fetch(url, { method, redirect: "manual", headers: headersFor(r, url) });
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
+      const host = new URL(url).host;
       throw new HubError(
-        `network access to ${
-          new URL(url).host
-        } is not permitted: the file is not cached, so svlens ` +
-          `must download it; run with --allow-net=${
-            new URL(url).host
-          } (and the Hub's CDN hosts), ` +
-          `or set HF_HUB_OFFLINE=1 and use a cached or local model`,
+        `network access to ${host} is not permitted: the file is not cached, so svlens must ` +
+          `download it; run with --allow-net=${netAllowList(r.endpoint, host)}, or set ` +
+          `HF_HUB_OFFLINE=1 and use a cached or local model`,
         { cause: error },
       );
     }
     throw new HubError(`cannot reach ${url}: ${(error as Error).message}`, { cause: error });
   }
 }
+
+/**
+ * The `--allow-net` value that lets downloads from `endpoint` work, given that `refused` was
+ * refused: for huggingface.co the Hub plus every CDN it redirects to (LFS and Xet hosts under
+ * huggingface.co and hf.co, which change over time, hence the wildcards); for a mirror, its host
+ * and the refused one (its CDN).
+ */
+function netAllowList(endpoint: string, refused: string): string {
+  const hub = new URL(endpoint).host;
+  if (hub === new URL(DEFAULT_ENDPOINT).host) return HUB_NET_HOSTS;
+  return [...new Set([hub, refused])].join(",");
+}
+
+/** `--allow-net` hosts for https://huggingface.co and the CDNs its downloads redirect to. */
+export const HUB_NET_HOSTS = "huggingface.co,*.huggingface.co,*.hf.co";
 
 function httpError(res: Response, what: string, repo: string, revision: string): HubError {
   const code = res.headers.get("x-error-code");
