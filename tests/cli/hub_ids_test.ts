@@ -120,6 +120,15 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         assertMatch(noWrite.stderr, new RegExp(cache.replace(/[.]/g, "\\.")));
         assertEquals(noEnv.code, 1, noEnv.stderr);
         assertMatch(noEnv.stderr, /--allow-env=HF_HUB_CACHE/);
+        // For huggingface.co itself (HF_ENDPOINT unset) the message names the Hub and its CDN
+        // hosts; the refusal happens before any connection.
+        const hfNoNet = await runCli(svdArgs(REPO, out), [
+          `--allow-read=${cache},${out}`,
+          `--allow-write=${cache},${out}`,
+          HUB_ENV,
+        ], { env: { ...env, HF_ENDPOINT: "" } });
+        assertEquals(hfNoNet.code, 1, hfNoNet.stderr);
+        assertMatch(hfNoNet.stderr, /--allow-net=huggingface\.co,\*\.huggingface\.co,\*\.hf\.co\b/);
         // Offline on a cold cache is refused before any request.
         const before = server.requests.length;
         const offline = await runCli(svdArgs(REPO, out), [
@@ -141,8 +150,48 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         assertEquals(blobs.filter((b) => b.endsWith(".incomplete")), []);
       });
 
+      await t.step(
+        "the CDN host must be allowed too: refused, then named in the message",
+        async () => {
+          // Endpoint http://localhost:PORT; the server redirects LFS files to 127.0.0.1:PORT, a
+          // different host, as huggingface.co redirects to its CDNs.
+          const port = new URL(server.url).port;
+          const cdnCache = `${tmp}/hf-cdn`;
+          const out = `${tmp}/svd-cdn`;
+          const perms = (net: string) => [
+            `--allow-read=${cdnCache},${out}`,
+            `--allow-write=${cdnCache},${out}`,
+            HUB_ENV,
+            `--allow-net=${net}`,
+          ];
+          const cdnEnv = {
+            ...env,
+            HF_HUB_CACHE: cdnCache,
+            HF_ENDPOINT: `http://localhost:${port}`,
+          };
+          const hubOnly = await runCli(svdArgs(REPO, out), perms(`localhost:${port}`), {
+            env: cdnEnv,
+          });
+          assertEquals(hubOnly.code, 1, hubOnly.stderr);
+          assertMatch(
+            hubOnly.stderr,
+            new RegExp(
+              `network access to 127\\.0\\.0\\.1:${port} .*--allow-net=localhost:${port},127\\.0\\.0\\.1:${port}\\b`,
+            ),
+          );
+          const both = await runCli(
+            svdArgs(REPO, out),
+            perms(`localhost:${port},127.0.0.1:${port}`),
+            { env: cdnEnv },
+          );
+          assertEquals(both.code, 0, both.stderr);
+          assertEquals(singularValues(both.stdout), expected);
+        },
+      );
+
       await t.step("svd downloads into an empty cache laid out as huggingface_hub's", async () => {
         const out = `${tmp}/svd-hub`;
+        const before = server.requests.length;
         const r = await runCli(svdArgs(REPO, out), [
           `--allow-read=${cache},${out}`,
           `--allow-write=${cache},${out}`,
@@ -151,8 +200,12 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         ], { env });
         assertEquals(r.code, 0, r.stderr);
         assertEquals(singularValues(r.stdout), expected);
-        assertOk(server.requests.some((q) => q.startsWith(`GET /${REPO}/resolve/${REV}/`)));
-        assertOk(server.requests.some((q) => q.startsWith("GET /cdn-lfs/")), "LFS via the CDN");
+        const made = server.requests.slice(before);
+        assertOk(
+          made.some((q) => q.startsWith(`GET /${REPO}/resolve/${REV}/config.json`)),
+          made.join(),
+        );
+        assertOk(made.some((q) => q.startsWith("GET /cdn-lfs/")), "LFS via the CDN");
 
         const root = `${cache}/models--svlens-test--tiny-gpt2`;
         assertEquals((await Deno.readTextFile(`${root}/refs/${REV}`)).trim(), COMMIT);
