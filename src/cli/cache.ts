@@ -7,7 +7,9 @@
  * Permissions (local model directory): `--unstable-raw-imports --allow-read=MODEL,OUTDIR
  * --allow-write=OUTDIR` (read on OUTDIR because the atomic rename needs it; the flag lets onnxruntime-web's `.wasm` load through the module graph;
  * without it, add `--allow-read=<path of ort-wasm-simd-threaded.wasm>` or use
- * `--backend reference`).
+ * `--backend reference`). Hub ids: as for `svlens svd` (`--allow-read=CACHE` instead of MODEL,
+ * the cache's `--allow-env` names; to download, write on the cache, the HF_* variables and
+ * `--allow-net`).
  * @module
  */
 import { processWeights } from "../circuits/process.ts";
@@ -28,7 +30,10 @@ export const USAGE: string = [
   `usage: svlens cache MODEL (--text "..." | --tokens 1,2,3) [--names PATTERN,...] [--raw]`,
   "                    [--backend onnx|reference] [--revision R] --out FILE.safetensors [--json]",
   "",
-  "  MODEL         a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer)",
+  "  MODEL         a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer),",
+  "                or a Hub id (gpt2, EleutherAI/pythia-160m) read from / downloaded into the",
+  "                Hugging Face cache",
+  "  --revision R  Hub revision (branch, tag, commit, e.g. step1000)",
   "  --text        the prompt as text (tokenized with the model's tokenizer, no BOS added)",
   "  --tokens      the prompt as comma-separated token ids",
   "  --names       hooks to save: TransformerLens names or * globs, comma-separated",

@@ -5,7 +5,11 @@
  * V per head) and report.html.
  *
  * Permissions (local model directory): `--allow-read=MODEL` and, with `--out DIR`,
- * `--allow-read=MODEL,DIR --allow-write=DIR` (the atomic rename needs read on DIR).
+ * `--allow-read=MODEL,DIR --allow-write=DIR` (the atomic rename needs read on DIR). Hub ids:
+ * `--allow-read=CACHE` instead of MODEL plus `--allow-env` for the variables that locate the cache
+ * (HF_HUB_CACHE, HF_HOME, XDG_CACHE_HOME, HOME); to download also `--allow-write=CACHE`,
+ * `--allow-env=HF_ENDPOINT,HF_TOKEN,HF_HUB_OFFLINE` and
+ * `--allow-net=huggingface.co,*.huggingface.co,*.hf.co` (tests/cli/hub_ids_test.ts).
  * @module
  */
 import {
@@ -41,7 +45,9 @@ export const USAGE: string = [
   "                  [--top-k N] [--readout N] [--rotary-offset D] [--raw] [--offline] [--out DIR]",
   "                  [--json]",
   "",
-  "  MODEL            a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer)",
+  "  MODEL            a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer),",
+  "                   or a Hub id (gpt2, EleutherAI/pythia-160m) read from / downloaded into the",
+  "                   Hugging Face cache",
   "  --revision R     Hub revision (branch, tag, commit, e.g. step1000)",
   "  --offline        Hub ids: use only the local Hugging Face cache",
   "  --circuit        qk (default), ov, or qk,ov for both",
