@@ -129,16 +129,23 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         ], { env: { ...env, HF_ENDPOINT: "" } });
         assertEquals(hfNoNet.code, 1, hfNoNet.stderr);
         assertMatch(hfNoNet.stderr, /--allow-net=huggingface\.co,\*\.huggingface\.co,\*\.hf\.co\b/);
-        // Offline on a cold cache is refused before any request.
+        // Offline (HF_HUB_OFFLINE=1, or svd's --offline) on a cold cache: refused before any
+        // request, although the network is allowed.
         const before = server.requests.length;
-        const offline = await runCli(svdArgs(REPO, out), [
+        const granted = [
           `--allow-read=${cache},${out}`,
           `--allow-write=${cache},${out}`,
           HUB_ENV,
           `--allow-net=${host}`,
-        ], { env: { ...env, HF_HUB_OFFLINE: "1" } });
-        assertEquals(offline.code, 1, offline.stderr);
-        assertMatch(offline.stderr, /offline mode \(HF_HUB_OFFLINE\)/);
+        ];
+        const [offline, offlineFlag] = await Promise.all([
+          runCli(svdArgs(REPO, out), granted, { env: { ...env, HF_HUB_OFFLINE: "1" } }),
+          runCli([...svdArgs(REPO, out), "--offline"], granted, { env }),
+        ]);
+        for (const r of [offline, offlineFlag]) {
+          assertEquals(r.code, 1, r.stderr);
+          assertMatch(r.stderr, /offline mode \(HF_HUB_OFFLINE\).*not fully cached/);
+        }
         assertEquals(server.requests.length, before, "no request in offline mode");
         // Nothing half-written was left in the cache by the refused runs.
         let blobs: string[] = [];
