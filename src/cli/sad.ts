@@ -13,18 +13,10 @@ import { progress } from "../io/progress.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { formatTable, writeRun } from "../report/mod.ts";
-import {
-  HEAD_TYPES,
-  type HeadType,
-  type IoiSadResult,
-  PER_OFFSET_BIASES,
-  type PerOffsetBias,
-  perOffsetForm,
-  sadOnIoi,
-  type Tau,
-} from "../sad/mod.ts";
-import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
-import { backendOption, modelArg } from "./_options.ts";
+import { HEAD_TYPES, type IoiSadResult, sadOnIoi } from "../sad/mod.ts";
+import { parseCommandArgs } from "./_args.ts";
+import { modelArg } from "./_options.ts";
+import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
 import {
   HEAD_COLUMNS,
   headJson,
@@ -67,110 +59,12 @@ export const USAGE: string = [
 ].join("\n");
 
 const OPTIONS = {
+  ...SAD_OPTION_SPECS,
   task: { type: "string" },
-  n: { type: "string" },
-  seed: { type: "string" },
   heads: { type: "string" },
-  tau: { type: "string" },
-  bias: { type: "string" },
-  "rotation-seed": { type: "string" },
-  "head-types": { type: "string" },
   "filter-top": { type: "boolean" },
-  rotary: { type: "string" },
-  backend: { type: "string" },
   revision: { type: "string" },
-  out: { type: "string" },
-  json: { type: "boolean" },
 } as const;
-
-/** Parses `--tau`. */
-export function tauOption(value: string | undefined): Tau {
-  if (value === undefined) return 0.5;
-  if (value === "1/m") return "1/m";
-  const t = Number(value);
-  if (!(t > 0 && t <= 1)) {
-    throw new UsageError(`--tau must be a number in (0, 1] or 1/m, got '${value}'\n${USAGE}`);
-  }
-  return t;
-}
-
-/** Parses `--bias` (`destination` is checked against `--rotary` by {@linkcode checkBias}). */
-export function biasOption(value: string | undefined): PerOffsetBias {
-  const v = value ?? "offset";
-  if (!(PER_OFFSET_BIASES as readonly string[]).includes(v)) {
-    throw new UsageError(
-      `--bias must be offset, augmented, source or destination, got '${v}'\n${USAGE}`,
-    );
-  }
-  return v as PerOffsetBias;
-}
-
-/**
- * Refuses bias forms that the chosen decomposition does not compute: `destination` exists only
- * per offset (`rotaryDim`, when known, must be > 0 too). Throws `UsageError`.
- */
-export function checkBias(
-  bias: PerOffsetBias,
-  rotary: "residual" | "per-offset",
-  rotaryDim?: number,
-): void {
-  if (bias !== "destination") return;
-  if (rotary !== "per-offset" || rotaryDim === 0) {
-    throw new UsageError(
-      "--bias destination (ACC 2025 Ω_d per offset: query x_d + c_d, keys [x_s; 1]) needs " +
-        "--rotary per-offset on a rotary model" +
-        (rotaryDim === 0 ? " (this model has no rotary embeddings)" : "") +
-        "; supported: --bias offset|augmented|source with either --rotary, destination only " +
-        "with --rotary per-offset",
-    );
-  }
-}
-
-/**
- * What `bias` decomposes on a model with `rotaryDim` rotary dimensions under `rotary`, for the
- * results' `biasForm` (the per-offset forms from per_offset.ts).
- */
-export function biasForm(
-  bias: PerOffsetBias,
-  rotary: "residual" | "per-offset",
-  rotaryDim: number,
-): string {
-  if (rotaryDim > 0 && rotary === "per-offset") return perOffsetForm(bias);
-  const plain = {
-    offset: "Ω = W_Q W_Kᵀ (d×d); offsets c_d = b_Q W_Q⁺, c_s = b_K W_K⁺ (method.md §4.3 C)",
-    augmented: "Ω̃ = [W_Q; b_Qᵀ][W_K; b_Kᵀ]ᵀ ((d+1)×(d+1)), x̃ = [x; 1] on both sides (§4.3 A)",
-    source: "Ω_s = [W_Q; b_Qᵀ] W_Kᵀ ((d+1)×d), x̃_d = [x_d; 1] (§4.3 B source side)" +
-      (rotaryDim > 0 ? "; keys x_s + c_s, c_s = b_K W_K⁺" : ""),
-    destination: "not computed off per-offset",
-  } satisfies Record<PerOffsetBias, string>;
-  return plain[bias] + (rotaryDim > 0 ? "; rotations moved onto the residuals (§4.6 ACC++)" : "");
-}
-
-/** Parses `--rotary`. */
-export function rotaryOption(value: string | undefined): "residual" | "per-offset" {
-  const v = value ?? "residual";
-  if (v !== "residual" && v !== "per-offset") {
-    throw new UsageError(`--rotary must be residual or per-offset, got '${v}'\n${USAGE}`);
-  }
-  return v;
-}
-
-/** Parses `--head-types 9.9=name-mover,8.6=s-inhibition`. */
-export function headTypesOption(value: string | undefined): Map<string, HeadType> | undefined {
-  if (value === undefined) return undefined;
-  const out = new Map<string, HeadType>();
-  for (const item of value.split(",").filter((s) => s.trim() !== "")) {
-    const m = /^(\d+\.\d+)=([a-z-]+)$/.exec(item.trim());
-    if (!m || !HEAD_TYPES.includes(m[2] as HeadType)) {
-      throw new UsageError(
-        `--head-types expects L.H=TYPE items with TYPE one of ${HEAD_TYPES.join(", ")}, ` +
-          `got '${item}'\n${USAGE}`,
-      );
-    }
-    out.set(m[1]!, m[2] as HeadType);
-  }
-  return out;
-}
 
 /** Runs `svlens sad` with the arguments after the command name; returns the exit status. */
 export async function run(args: string[]): Promise<number> {
@@ -181,16 +75,10 @@ export async function run(args: string[]): Promise<number> {
   if ((values.task ?? "ioi") !== "ioi") {
     throw new UsageError(`--task must be ioi (the only task so far), got '${values.task}'`);
   }
-  const n = intOption("n", values.n, 128);
-  const seed = intOption("seed", values.seed, 0);
-  const rotationSeed = intOption("rotation-seed", values["rotation-seed"], seed);
-  const heads = headsOption(values.heads);
-  const tau = tauOption(values.tau);
-  const bias = biasOption(values.bias);
-  const headTypes = headTypesOption(values["head-types"]);
-  const rotary = rotaryOption(values.rotary);
-  checkBias(bias, rotary);
-  const backend = backendOption(values.backend, USAGE);
+  const { n, seed, rotationSeed, heads, tau, bias, headTypes, rotary, backend } = sadOptions(
+    values,
+    { heads: values.heads, usage: USAGE },
+  );
 
   const loaded = await loadModel(modelId, { revision: values.revision });
   if (loaded.tokenizer === undefined) {

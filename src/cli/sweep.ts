@@ -27,16 +27,10 @@ import {
   stepOf,
   sweepCurves,
 } from "../sad/mod.ts";
-import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
-import { backendOption, modelArg } from "./_options.ts";
-import {
-  biasForm,
-  biasOption,
-  checkBias,
-  headTypesOption,
-  rotaryOption,
-  tauOption,
-} from "./sad.ts";
+import { parseCommandArgs } from "./_args.ts";
+import { modelArg } from "./_options.ts";
+import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
+import { USAGE as SAD_USAGE } from "./sad.ts";
 
 /** The usage text. */
 export const USAGE: string = [
@@ -60,22 +54,13 @@ export const USAGE: string = [
 ].join("\n");
 
 const OPTIONS = {
+  ...SAD_OPTION_SPECS,
   revisions: { type: "string" },
   head: { type: "string" },
   heads: { type: "string" },
   shard: { type: "string" },
-  n: { type: "string" },
-  seed: { type: "string" },
-  tau: { type: "string" },
-  bias: { type: "string" },
-  "rotation-seed": { type: "string" },
-  "head-types": { type: "string" },
-  rotary: { type: "string" },
-  backend: { type: "string" },
   merge: { type: "boolean" },
   from: { type: "string" },
-  out: { type: "string" },
-  json: { type: "boolean" },
 } as const;
 
 async function readRecord(
@@ -107,16 +92,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const revisions = parseRevisions(values.revisions);
   const shard = parseShard(values.shard);
-  const n = intOption("n", values.n, 128);
-  const seed = intOption("seed", values.seed, 0);
-  const rotationSeed = intOption("rotation-seed", values["rotation-seed"], seed);
-  const heads = headsOption(values.head ?? values.heads);
-  const tau = tauOption(values.tau);
-  const bias = biasOption(values.bias);
-  const headTypes = headTypesOption(values["head-types"]);
-  const rotary = rotaryOption(values.rotary);
-  checkBias(bias, rotary);
-  const backend = backendOption(values.backend, USAGE);
+  const { n, seed, rotationSeed, heads, tau, bias, headTypes, rotary, backend } = sadOptions(
+    values,
+    { heads: values.head ?? values.heads, usage: USAGE, sadUsage: SAD_USAGE },
+  );
   const out = values.out.replace(/\/+$/, "");
   const recordsDir = `${out}/revisions`;
   // Everything that changes the numbers; the backend and sharding do not.
