@@ -25,11 +25,17 @@ export function lapackMemoryBytes(): number {
   return wasm.memory.buffer.byteLength;
 }
 
+/** One named array of a {@linkcode Block}: `count` elements of `bytes` bytes. */
+interface Part {
+  count: number;
+  bytes: 4 | 8;
+}
+
 /** One malloc'ed block holding named f64/i32 arrays; `free()` releases it. */
 class Block {
   readonly base: number;
   readonly offsets: Record<string, number> = {};
-  constructor(op: string, parts: Record<string, { count: number; bytes: 4 | 8 }>) {
+  constructor(op: string, parts: Record<string, Part>) {
     let total = 0;
     for (const [name, { count, bytes }] of Object.entries(parts)) {
       total = Math.ceil(total / 8) * 8;
@@ -73,6 +79,49 @@ function setChar(block: Block, name: string, c: string): void {
 
 function setInts(block: Block, values: Record<string, number>): void {
   for (const [name, v] of Object.entries(values)) block.i32(name, 1)[0] = v;
+}
+
+/** Block parts: one i32 cell per name (the by-reference Fortran scalars and CHARACTERs). */
+function i32Cells(...names: string[]): Record<string, Part> {
+  return Object.fromEntries(names.map((name) => [name, { count: 1, bytes: I32 }]));
+}
+
+/** A block part of `count` f64 elements. */
+function f64s(count: number): Part {
+  return { count, bytes: F64 };
+}
+
+/** The workspace size a query call (LWORK = -1) left in `block`'s "query" cell, rounded up. */
+function queriedLwork(block: Block): number {
+  return Math.ceil(block.f64("query", 1)[0]!);
+}
+
+/** A fresh block holding the f64 workspace "work" of `lwork` elements. */
+function workspace(op: string, lwork: number): Block {
+  return new Block(`${op} workspace`, { work: f64s(lwork) });
+}
+
+/** The INFO a LAPACK call left in `block`'s "info" cell; throws for INFO < 0. */
+function checkedInfo(block: Block, routine: string): number {
+  const info = block.i32("info", 1)[0]!;
+  checkArgInfo(routine, info);
+  return info;
+}
+
+/** Copies row-major rows×cols `src` into `dst` column-major (leading dimension rows). */
+function toColumnMajor(src: Float64Array, rows: number, cols: number, dst: Float64Array): void {
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) dst[i + j * rows] = src[i * cols + j]!;
+  }
+}
+
+/** A row-major copy of the column-major rows×cols matrix `cm` (leading dimension rows). */
+function fromColumnMajor(cm: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let i = 0; i < rows; i++) {
+    for (let j = 0; j < cols; j++) out[i * cols + j] = cm[i + j * rows]!;
+  }
+  return out;
 }
 
 /** Raises a NumericalError for INFO < 0 (an argument LAPACK rejected: a bug in this wrapper). */
@@ -122,19 +171,12 @@ function callSvd(
   const M = a.cols, N = a.rows, k = Math.min(M, N);
   const ldu = Math.max(M, 1), ldvt = Math.max(k, 1);
   const block = new Block(`svd (${driver})`, {
-    jobz: { count: 1, bytes: I32 },
-    m: { count: 1, bytes: I32 },
-    n: { count: 1, bytes: I32 },
-    lda: { count: 1, bytes: I32 },
-    ldu: { count: 1, bytes: I32 },
-    ldvt: { count: 1, bytes: I32 },
-    lwork: { count: 1, bytes: I32 },
-    info: { count: 1, bytes: I32 },
-    query: { count: 1, bytes: F64 },
-    a: { count: M * N, bytes: F64 },
-    s: { count: k, bytes: F64 },
-    u: { count: M * k, bytes: F64 },
-    vt: { count: k * N, bytes: F64 },
+    ...i32Cells("jobz", "m", "n", "lda", "ldu", "ldvt", "lwork", "info"),
+    query: f64s(1),
+    a: f64s(M * N),
+    s: f64s(k),
+    u: f64s(M * k),
+    vt: f64s(k * N),
     iwork: { count: 8 * k, bytes: I32 },
   });
   let work: Block | undefined;
@@ -184,13 +226,11 @@ function callSvd(
           1,
         );
       }
-      const info = block.i32("info", 1)[0]!;
-      checkArgInfo(driver, info);
-      return info;
+      return checkedInfo(block, driver);
     };
     run(block.ptr("query"), -1);
-    const lwork = Math.max(1, Math.ceil(block.f64("query", 1)[0]!));
-    work = new Block(`svd (${driver}) workspace`, { work: { count: lwork, bytes: F64 } });
+    const lwork = Math.max(1, queriedLwork(block));
+    work = workspace(`svd (${driver})`, lwork);
     const info = run(work.ptr("work"), lwork);
     // u (row-major m×k) = V′ = VT′ᵀ: the bytes of VT′; vt (k×n) = U′ᵀ: the bytes of U′.
     return {
@@ -210,22 +250,15 @@ function callSvd(
 export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
   const m = a.rows, n = a.cols, k = Math.min(m, n);
   const block = new Block("qr", {
-    m: { count: 1, bytes: I32 },
-    n: { count: 1, bytes: I32 },
-    k: { count: 1, bytes: I32 },
-    lda: { count: 1, bytes: I32 },
-    lwork: { count: 1, bytes: I32 },
-    info: { count: 1, bytes: I32 },
-    query: { count: 1, bytes: F64 },
-    a: { count: m * n, bytes: F64 },
-    tau: { count: k, bytes: F64 },
+    ...i32Cells("m", "n", "k", "lda", "lwork", "info"),
+    query: f64s(1),
+    a: f64s(m * n),
+    tau: f64s(k),
   });
   let work: Block | undefined;
   try {
     setInts(block, { m, n, k, lda: Math.max(m, 1) });
-    // Row-major → column-major copy.
-    const av = block.f64("a", m * n);
-    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) av[i + j * m] = a.data[i * n + j]!;
+    toColumnMajor(a.data, m, n, block.f64("a", m * n));
     const p = (name: string): number => block.ptr(name);
     const call = (routine: "dgeqrf" | "dorgqr", workPtr: number, lwork: number): void => {
       setInts(block, { lwork, info: 0 });
@@ -245,22 +278,20 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
           p("info"),
         );
       }
-      checkArgInfo(routine, block.i32("info", 1)[0]!);
+      checkedInfo(block, routine);
     };
     call("dgeqrf", p("query"), -1);
-    let lwork = Math.ceil(block.f64("query", 1)[0]!);
+    let lwork = queriedLwork(block);
     call("dorgqr", p("query"), -1);
-    lwork = Math.max(1, lwork, Math.ceil(block.f64("query", 1)[0]!));
-    work = new Block("qr workspace", { work: { count: lwork, bytes: F64 } });
+    lwork = Math.max(1, lwork, queriedLwork(block));
+    work = workspace("qr", lwork);
     call("dgeqrf", work.ptr("work"), lwork);
     // R: upper triangle of the first k rows (column-major in memory).
     const r = new Float64Array(k * n);
-    let cm = block.f64("a", m * n);
+    const cm = block.f64("a", m * n);
     for (let i = 0; i < k; i++) for (let j = i; j < n; j++) r[i * n + j] = cm[i + j * m]!;
     call("dorgqr", work.ptr("work"), lwork);
-    cm = block.f64("a", m * k);
-    const q = new Float64Array(m * k);
-    for (let i = 0; i < m; i++) for (let j = 0; j < k; j++) q[i * k + j] = cm[i + j * m]!;
+    const q = fromColumnMajor(block.f64("a", m * k), m, k);
     return { q: { rows: m, cols: k, data: q }, r: { rows: k, cols: n, data: r } };
   } finally {
     work?.free();
@@ -278,34 +309,23 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
   const m = a.rows, r = a.cols, n = b.cols;
   const k1 = Math.min(m, r), k2 = Math.min(n, r), kc = Math.min(k1, k2);
   const block = new Block("LowRankProduct.svd", {
-    m: { count: 1, bytes: I32 },
-    n: { count: 1, bytes: I32 },
-    r: { count: 1, bytes: I32 },
-    k1: { count: 1, bytes: I32 },
-    k2: { count: 1, bytes: I32 },
-    kc: { count: 1, bytes: I32 },
-    lwork: { count: 1, bytes: I32 },
-    info: { count: 1, bytes: I32 },
-    chN: { count: 1, bytes: I32 },
-    chT: { count: 1, bytes: I32 },
-    chS: { count: 1, bytes: I32 },
-    chL: { count: 1, bytes: I32 },
-    one: { count: 1, bytes: F64 },
-    zero: { count: 1, bytes: F64 },
-    query: { count: 1, bytes: F64 },
-    a: { count: m * r, bytes: F64 },
-    bt: { count: n * r, bytes: F64 },
-    tau1: { count: k1, bytes: F64 },
-    tau2: { count: k2, bytes: F64 },
-    r1: { count: k1 * r, bytes: F64 },
-    r2: { count: k2 * r, bytes: F64 },
-    core: { count: k1 * k2, bytes: F64 },
-    s: { count: kc, bytes: F64 },
-    uh: { count: k1 * kc, bytes: F64 },
-    vth: { count: kc * k2, bytes: F64 },
+    ...i32Cells("m", "n", "r", "k1", "k2", "kc", "lwork", "info", "chN", "chT", "chS", "chL"),
+    one: f64s(1),
+    zero: f64s(1),
+    query: f64s(1),
+    a: f64s(m * r),
+    bt: f64s(n * r),
+    tau1: f64s(k1),
+    tau2: f64s(k2),
+    r1: f64s(k1 * r),
+    r2: f64s(k2 * r),
+    core: f64s(k1 * k2),
+    s: f64s(kc),
+    uh: f64s(k1 * kc),
+    vth: f64s(kc * k2),
     iwork: { count: 8 * kc, bytes: I32 },
-    u: { count: m * kc, bytes: F64 },
-    v: { count: n * kc, bytes: F64 },
+    u: f64s(m * kc),
+    v: f64s(n * kc),
   });
   let work: Block | undefined;
   try {
@@ -316,15 +336,10 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     setInts(block, { m, n, r, k1, k2, kc });
     block.f64("one", 1)[0] = 1;
     block.f64("zero", 1)[0] = 0;
-    const av = block.f64("a", m * r); // column-major copy of a
-    for (let i = 0; i < m; i++) for (let j = 0; j < r; j++) av[i + j * m] = a.data[i * r + j]!;
+    toColumnMajor(a.data, m, r, block.f64("a", m * r));
     block.f64("bt", n * r).set(b.data); // row-major b is column-major bᵀ (n×r) as is
     const p = (name: string): number => block.ptr(name);
-    const check = (routine: string): number => {
-      const info = block.i32("info", 1)[0]!;
-      checkArgInfo(routine, info);
-      return info;
-    };
+    const check = (routine: string): number => checkedInfo(block, routine);
     const geqrf = (rows: string, x: string, tau: string, workPtr: number, lwork: number) => {
       setInts(block, { lwork, info: 0 });
       wasm.dgeqrf_(p(rows), p("r"), p(x), p(rows), p(tau), workPtr, p("lwork"), p("info"));
@@ -385,7 +400,7 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     wasm.svl_xerbla_reset();
     let lwork = 1;
     const query = (): void => {
-      lwork = Math.max(lwork, Math.ceil(block.f64("query", 1)[0]!));
+      lwork = Math.max(lwork, queriedLwork(block));
     };
     geqrf("m", "a", "tau1", p("query"), -1);
     query();
@@ -397,7 +412,7 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     query();
     gesdd(p("query"), -1);
     query();
-    work = new Block("LowRankProduct.svd workspace", { work: { count: lwork, bytes: F64 } });
+    work = workspace("LowRankProduct.svd", lwork);
     const w = work.ptr("work");
     geqrf("m", "a", "tau1", w, lwork);
     geqrf("n", "bt", "tau2", w, lwork);
@@ -446,8 +461,7 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     ormqr("m", "k1", "a", "tau1", "u", w, lwork);
     ormqr("n", "k2", "bt", "tau2", "v", w, lwork);
     // Column-major U (m×kc) → row-major u; column-major V (n×kc) is row-major vt (kc×n) as is.
-    const ucm = block.f64("u", m * kc), u = new Float64Array(m * kc);
-    for (let i = 0; i < m; i++) for (let j = 0; j < kc; j++) u[i * kc + j] = ucm[i + j * m]!;
+    const u = fromColumnMajor(block.f64("u", m * kc), m, kc);
     return {
       u: { rows: m, cols: kc, data: u },
       s: Float64Array.from(block.f64("s", kc)),
@@ -463,17 +477,11 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
 export function lapackEigh(a: Matrix): { values: Float64Array; vectors: Matrix } {
   const n = a.rows;
   const block = new Block("eigh", {
-    jobz: { count: 1, bytes: I32 },
-    uplo: { count: 1, bytes: I32 },
-    n: { count: 1, bytes: I32 },
-    lda: { count: 1, bytes: I32 },
-    lwork: { count: 1, bytes: I32 },
-    liwork: { count: 1, bytes: I32 },
-    info: { count: 1, bytes: I32 },
-    query: { count: 1, bytes: F64 },
+    ...i32Cells("jobz", "uplo", "n", "lda", "lwork", "liwork", "info"),
+    query: f64s(1),
     iquery: { count: 1, bytes: I32 },
-    a: { count: n * n, bytes: F64 },
-    w: { count: n, bytes: F64 },
+    a: f64s(n * n),
+    w: f64s(n),
   });
   let work: Block | undefined;
   try {
@@ -504,15 +512,13 @@ export function lapackEigh(a: Matrix): { values: Float64Array; vectors: Matrix }
         1,
         1,
       );
-      const info = block.i32("info", 1)[0]!;
-      checkArgInfo("dsyevd", info);
-      return info;
+      return checkedInfo(block, "dsyevd");
     };
     call(p("query"), -1, p("iquery"), -1);
-    const lwork = Math.max(1, Math.ceil(block.f64("query", 1)[0]!));
+    const lwork = Math.max(1, queriedLwork(block));
     const liwork = Math.max(1, block.i32("iquery", 1)[0]!);
     work = new Block("eigh workspace", {
-      work: { count: lwork, bytes: F64 },
+      work: f64s(lwork),
       iwork: { count: liwork, bytes: I32 },
     });
     const info = call(work.ptr("work"), lwork, work.ptr("iwork"), liwork);
@@ -523,9 +529,7 @@ export function lapackEigh(a: Matrix): { values: Float64Array; vectors: Matrix }
       );
     }
     const values = Float64Array.from(block.f64("w", n));
-    const cm = block.f64("a", n * n);
-    const vectors = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) vectors[i * n + j] = cm[i + j * n]!;
+    const vectors = fromColumnMajor(block.f64("a", n * n), n, n);
     return { values, vectors: { rows: n, cols: n, data: vectors } };
   } finally {
     work?.free();
@@ -537,29 +541,21 @@ export function lapackEigh(a: Matrix): { values: Float64Array; vectors: Matrix }
 export function lapackSolve(a: Matrix, b: Matrix): Matrix {
   const n = a.rows, nrhs = b.cols;
   const block = new Block("solve", {
-    trans: { count: 1, bytes: I32 },
-    n: { count: 1, bytes: I32 },
-    nrhs: { count: 1, bytes: I32 },
-    lda: { count: 1, bytes: I32 },
-    info: { count: 1, bytes: I32 },
-    a: { count: n * n, bytes: F64 },
+    ...i32Cells("trans", "n", "nrhs", "lda", "info"),
+    a: f64s(n * n),
     ipiv: { count: n, bytes: I32 },
-    b: { count: n * nrhs, bytes: F64 },
+    b: f64s(n * nrhs),
   });
   try {
     // Row-major a is column-major aᵀ: factor aᵀ = P L U, then solve (aᵀ)ᵀ x = b with TRANS = 'T'.
     setChar(block, "trans", "T");
     setInts(block, { n, nrhs, lda: Math.max(n, 1), info: 0 });
     block.f64("a", n * n).set(a.data);
-    const bv = block.f64("b", n * nrhs);
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < nrhs; j++) bv[i + j * n] = b.data[i * nrhs + j]!;
-    }
+    toColumnMajor(b.data, n, nrhs, block.f64("b", n * nrhs));
     const p = (name: string): number => block.ptr(name);
     wasm.svl_xerbla_reset();
     wasm.dgetrf_(p("n"), p("n"), p("a"), p("lda"), p("ipiv"), p("info"));
-    const info = block.i32("info", 1)[0]!;
-    checkArgInfo("dgetrf", info);
+    const info = checkedInfo(block, "dgetrf");
     if (info > 0) {
       throw new NumericalError(
         `solve: the ${n}×${n} matrix is singular (LAPACK dgetrf: U[${info - 1}, ${info - 1}] ` +
@@ -578,11 +574,8 @@ export function lapackSolve(a: Matrix, b: Matrix): Matrix {
       p("info"),
       1,
     );
-    checkArgInfo("dgetrs", block.i32("info", 1)[0]!);
-    const out = new Float64Array(n * nrhs);
-    const xv = block.f64("b", n * nrhs);
-    for (let i = 0; i < n; i++) for (let j = 0; j < nrhs; j++) out[i * nrhs + j] = xv[i + j * n]!;
-    return { rows: n, cols: nrhs, data: out };
+    checkedInfo(block, "dgetrs");
+    return { rows: n, cols: nrhs, data: fromColumnMajor(block.f64("b", n * nrhs), n, nrhs) };
   } finally {
     block.free();
   }
