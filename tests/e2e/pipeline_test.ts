@@ -53,6 +53,17 @@ interface Models {
 
 let models: Promise<Models> | undefined;
 
+/** The two model shapes (seeds and storage vary per copy). */
+const GPT2_SHAPE = {
+  architecture: "gpt2",
+  nLayers: 2,
+  nHeads: 4,
+  dModel: 32,
+  dVocab: 512,
+  nCtx: 64,
+} as const;
+const NEOX_SHAPE = { ...GPT2_SHAPE, architecture: "gpt_neox", dModel: 64 } as const;
+
 /** Generates the two models (and amplified copies) once per test run. */
 function getModels(): Promise<Models> {
   models ??= (async () => {
@@ -67,42 +78,16 @@ function getModels(): Promise<Models> {
       neoxBf16: `${root}/neox_bf16`,
       gpt2F16: `${root}/gpt2_f16`,
     };
-    await generateModel(m.gpt2, {
-      architecture: "gpt2",
-      nLayers: 2,
-      nHeads: 4,
-      dModel: 32,
-      dVocab: 512,
-      nCtx: 64,
-      seed: 3,
-    });
-    await generateModel(m.neox, {
-      architecture: "gpt_neox",
-      nLayers: 2,
-      nHeads: 4,
-      dModel: 64,
-      dVocab: 512,
-      nCtx: 64,
-      seed: 5,
-    });
+    await generateModel(m.gpt2, { ...GPT2_SHAPE, seed: 3 });
+    await generateModel(m.neox, { ...NEOX_SHAPE, seed: 5 });
     await generateModel(m.neoxBf16, {
-      architecture: "gpt_neox",
-      nLayers: 2,
-      nHeads: 4,
-      dModel: 64,
-      dVocab: 512,
-      nCtx: 64,
+      ...NEOX_SHAPE,
       seed: 7,
       dtype: "BF16",
       maxShardBytes: 100_000,
     });
     await generateModel(m.gpt2F16, {
-      architecture: "gpt2",
-      nLayers: 2,
-      nHeads: 4,
-      dModel: 32,
-      dVocab: 512,
-      nCtx: 64,
+      ...GPT2_SHAPE,
       seed: 8,
       dtype: "F16",
       maxShardBytes: 50_000,
@@ -120,6 +105,30 @@ function getModels(): Promise<Models> {
     return m;
   })();
   return models;
+}
+
+/**
+ * Registers an e2e test (skipped without numpy) that gets the generated models and, with
+ * `subdir`, a fresh output directory `ROOT/subdir` (else `out` is the models' root).
+ */
+function e2eTest(
+  name: string,
+  subdir: string | undefined,
+  fn: (m: Models, out: string) => Promise<void>,
+): void {
+  Deno.test({
+    name,
+    ignore: !HAS_NUMPY,
+    sanitizeResources: false,
+    sanitizeOps: false,
+    fn: async () => {
+      const m = await getModels();
+      if (subdir === undefined) return await fn(m, m.root);
+      const out = `${m.root}/${subdir}`;
+      await Deno.mkdir(out, { recursive: true });
+      await fn(m, out);
+    },
+  });
 }
 
 interface SvdHead {
@@ -161,14 +170,10 @@ async function compareSvd(
   }
 }
 
-Deno.test({
-  name:
-    "e2e svd: QK (offset/augmented/source/destination/none, raw, rotary offset), OV; F16/BF16 shards",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
+e2eTest(
+  "e2e svd: QK (offset/augmented/source/destination/none, raw, rotary offset), OV; F16/BF16 shards",
+  undefined,
+  async (m) => {
     for (const model of [m.gpt2, m.neox]) {
       await compareSvd(model, { circuit: "qk", bias: "offset" });
       await compareSvd(model, { circuit: "qk", bias: "augmented" });
@@ -186,7 +191,7 @@ Deno.test({
     await compareSvd(m.gpt2F16, { circuit: "qk", bias: "augmented" });
     await compareSvd(m.gpt2F16, { circuit: "ov", bias: "offset" });
   },
-});
+);
 
 /** `svlens svd --out` vectors: U diag(S) Vᵀ = Ω (oracle's matrix), orthonormal, canonical signs. */
 async function checkSvdVectors(
@@ -220,22 +225,16 @@ async function checkSvdVectors(
   assertEquals(c.signViolations, 0, label);
 }
 
-Deno.test({
-  name:
-    "e2e svd --out: singular vectors reconstruct the oracle's Ω / OV, orthonormal, canonical signs",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
-    const out = `${m.root}/svd_out`;
-    await Deno.mkdir(out, { recursive: true });
+e2eTest(
+  "e2e svd --out: singular vectors reconstruct the oracle's Ω / OV, orthonormal, canonical signs",
+  "svd_out",
+  async (m, out) => {
     await checkSvdVectors(m.gpt2, out, { circuits: ["qk", "ov"], bias: "augmented" });
     await checkSvdVectors(m.gpt2, out, { circuits: ["qk"], bias: "destination" });
     await checkSvdVectors(m.neox, out, { circuits: ["qk"], bias: "offset" });
     await checkSvdVectors(m.neox, out, { circuits: ["qk"], bias: "source", rotaryOffset: 3 });
   },
-});
+);
 
 const TOKENS = [5, 77, 300, 12, 499, 3, 3, 250, 101, 42, 7, 0];
 const HOOKS = [
@@ -253,16 +252,10 @@ const ioPerms = (model: string, out: string): string[] => [
   `--allow-write=${out}`,
 ];
 
-Deno.test({
-  name:
-    "e2e cache: ln1 hooks, attention scores/pattern and logits vs the numpy forward (GPT-2, NeoX)",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
-    const out = `${m.root}/cache`;
-    await Deno.mkdir(out, { recursive: true });
+e2eTest(
+  "e2e cache: ln1 hooks, attention scores/pattern and logits vs the numpy forward (GPT-2, NeoX)",
+  "cache",
+  async (m, out) => {
     for (const model of [m.gpt2Amp, m.neoxAmp]) {
       // The comparison can fail: plausible mistakes (no rotary, wrong qkv order, wrong residual
       // wiring, no positions, uncentred unembedding) move the oracle's own hooks by ≥ 10× the
@@ -302,7 +295,7 @@ Deno.test({
       }
     }
   },
-});
+);
 
 /** Per-head summary of `svlens sad --json` (and of the oracle). */
 interface HeadSummary {
@@ -446,33 +439,22 @@ async function compareSad(
   }
 }
 
-Deno.test({
-  name:
-    "e2e sad: per-firing l̃, N_recon (ACC rule) and sparseness vs numpy (GPT-2 offset/augmented/source)",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
-    const out = `${m.root}/sad_gpt2`;
-    await Deno.mkdir(out, { recursive: true });
+e2eTest(
+  "e2e sad: per-firing l̃, N_recon (ACC rule) and sparseness vs numpy (GPT-2 offset/augmented/source)",
+  "sad_gpt2",
+  async (m, out) => {
     const prompts = await ioiTokens(m.gpt2Amp, out, 3);
     await compareSad(m.gpt2Amp, out, prompts, { tau: "1/m", bias: "offset" });
     await compareSad(m.gpt2Amp, out, prompts, { tau: "0.5", bias: "offset" });
     await compareSad(m.gpt2Amp, out, prompts, { tau: "1/m", bias: "augmented" });
     await compareSad(m.gpt2Amp, out, prompts, { tau: "1/m", bias: "source" });
   },
-});
+);
 
-Deno.test({
-  name: "e2e sad: NeoX rotary head, rotated residuals (method.md §4.6 ACC++) vs numpy",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
-    const out = `${m.root}/sad_neox`;
-    await Deno.mkdir(out, { recursive: true });
+e2eTest(
+  "e2e sad: NeoX rotary head, rotated residuals (method.md §4.6 ACC++) vs numpy",
+  "sad_neox",
+  async (m, out) => {
     const prompts = await ioiTokens(m.neoxAmp, out, 3);
     await compareSad(m.neoxAmp, out, prompts, { tau: "1/m", bias: "offset" });
     await compareSad(m.neoxAmp, out, prompts, { tau: "0.5", bias: "offset" });
@@ -483,18 +465,12 @@ Deno.test({
       await compareSad(m.neoxAmp, out, one, { tau: "1/m", bias, heads: ["0.0", "1.3"] });
     }
   },
-});
+);
 
-Deno.test({
-  name:
-    "e2e sad: NeoX --rotary per-offset --bias destination vs numpy (key bias as an augmented row, ACC's Ω_d)",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
-    const out = `${m.root}/sad_neox_po`;
-    await Deno.mkdir(out, { recursive: true });
+e2eTest(
+  "e2e sad: NeoX --rotary per-offset --bias destination vs numpy (key bias as an augmented row, ACC's Ω_d)",
+  "sad_neox_po",
+  async (m, out) => {
     const prompts = await ioiTokens(m.neoxAmp, out, 1);
     await compareSad(m.neoxAmp, out, prompts, {
       tau: "1/m",
@@ -504,20 +480,15 @@ Deno.test({
       perOffsetKeys: "augmented",
     });
   },
-});
+);
 
 // Formerly a DISCREPANCY: `--rotary per-offset` decomposed W_Q R_Δ [W_K; b_Kᵀ]ᵀ with x̃_s = [x_s; 1]
 // for every --bias. Now `--bias offset` (the default) is method.md §4.3 C: Ω_Δ = W_Q R_Δ W_Kᵀ with
 // residual offsets x_d + c_d, x_s + c_s; the key-augmented form is `--bias destination`.
-Deno.test({
-  name: "e2e sad: --rotary per-offset --bias offset uses §4.3 C key offsets (vs numpy)",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
-    const out = `${m.root}/sad_neox_po_c`;
-    await Deno.mkdir(out, { recursive: true });
+e2eTest(
+  "e2e sad: --rotary per-offset --bias offset uses §4.3 C key offsets (vs numpy)",
+  "sad_neox_po_c",
+  async (m, out) => {
     const prompts = await ioiTokens(m.neoxAmp, out, 1);
     await compareSad(m.neoxAmp, out, prompts, {
       tau: "1/m",
@@ -527,20 +498,15 @@ Deno.test({
       perOffsetKeys: "offset",
     });
   },
-});
+);
 
 // Formerly a DISCREPANCY: `--rotary per-offset --bias source|augmented` silently gave the offset
 // numbers while results.json recorded the flag. Each form now changes the decomposition and is
 // recorded in parameters.biasForm; `--bias destination` without per-offset is a usage error.
-Deno.test({
-  name: "e2e sad: --rotary per-offset honours --bias (source, augmented ≠ offset) and records it",
-  ignore: !HAS_NUMPY,
-  sanitizeResources: false,
-  sanitizeOps: false,
-  fn: async () => {
-    const m = await getModels();
-    const out = `${m.root}/sad_neox_po_bias`;
-    await Deno.mkdir(out, { recursive: true });
+e2eTest(
+  "e2e sad: --rotary per-offset honours --bias (source, augmented ≠ offset) and records it",
+  "sad_neox_po_bias",
+  async (m, out) => {
     const base = { tau: "1/m", rotary: "per-offset", heads: ["0.0"] };
     const runs: Record<string, { file: string; form: string }> = {};
     for (const bias of ["offset", "source", "augmented"]) {
@@ -578,4 +544,4 @@ Deno.test({
     assertEquals(bad.code, 2, bad.stderr);
     assertOk(bad.stderr.includes("--rotary per-offset"), bad.stderr);
   },
-});
+);
