@@ -36,6 +36,14 @@ function singularValues(stdout: string): number[][] {
   return json.heads.map((h) => h.singularValues);
 }
 
+/**
+ * The Hub's ETag of a file (its blob name): sha256 for LFS files (≥ 1024 bytes here), else the
+ * git blob sha1.
+ */
+async function etagOf(data: Uint8Array): Promise<string> {
+  return data.length >= 1024 ? await sha256Hex(data) : await gitBlobSha1(data);
+}
+
 /** Paths of every file and link under `dir`, relative to it, sorted. */
 function walk(dir: string, prefix = ""): string[] {
   const out: string[] = [];
@@ -83,6 +91,24 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         out,
         "--json",
       ];
+      const sadArgs = (model: string) => [
+        "sad",
+        model,
+        "--revision",
+        REV,
+        "--n",
+        "2",
+        "--heads",
+        "0.0",
+        "--backend",
+        "reference",
+      ];
+      /** The documented download grant for `cacheDir` and `out`, less `--allow-net`. */
+      const downloadPerms = (out: string, cacheDir = cache) => [
+        `--allow-read=${cacheDir},${out}`,
+        `--allow-write=${cacheDir},${out}`,
+        HUB_ENV,
+      ];
 
       // The same files as a local directory: the reference the Hub runs must reproduce.
       const localOut = `${tmp}/svd-local`;
@@ -96,11 +122,7 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
       await t.step("missing permissions on a cold cache: exit 1 naming the flag", async () => {
         const out = `${tmp}/svd-denied`;
         const [noNet, noWrite, noEnv] = await Promise.all([
-          runCli(svdArgs(REPO, out), [
-            `--allow-read=${cache},${out}`,
-            `--allow-write=${cache},${out}`,
-            HUB_ENV,
-          ], { env }),
+          runCli(svdArgs(REPO, out), downloadPerms(out), { env }),
           runCli(svdArgs(REPO, out), [
             `--allow-read=${cache},${out}`,
             `--allow-write=${out}`,
@@ -122,22 +144,15 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         assertMatch(noEnv.stderr, /--allow-env=HF_HUB_CACHE/);
         // For huggingface.co itself (HF_ENDPOINT unset) the message names the Hub and its CDN
         // hosts; the refusal happens before any connection.
-        const hfNoNet = await runCli(svdArgs(REPO, out), [
-          `--allow-read=${cache},${out}`,
-          `--allow-write=${cache},${out}`,
-          HUB_ENV,
-        ], { env: { ...env, HF_ENDPOINT: "" } });
+        const hfNoNet = await runCli(svdArgs(REPO, out), downloadPerms(out), {
+          env: { ...env, HF_ENDPOINT: "" },
+        });
         assertEquals(hfNoNet.code, 1, hfNoNet.stderr);
         assertMatch(hfNoNet.stderr, /--allow-net=huggingface\.co,\*\.huggingface\.co,\*\.hf\.co\b/);
         // Offline (HF_HUB_OFFLINE=1, or svd's --offline) on a cold cache: refused before any
         // request, although the network is allowed.
         const before = server.requests.length;
-        const granted = [
-          `--allow-read=${cache},${out}`,
-          `--allow-write=${cache},${out}`,
-          HUB_ENV,
-          `--allow-net=${host}`,
-        ];
+        const granted = [...downloadPerms(out), `--allow-net=${host}`];
         const [offline, offlineFlag] = await Promise.all([
           runCli(svdArgs(REPO, out), granted, { env: { ...env, HF_HUB_OFFLINE: "1" } }),
           runCli([...svdArgs(REPO, out), "--offline"], granted, { env }),
@@ -165,12 +180,7 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
           const port = new URL(server.url).port;
           const cdnCache = `${tmp}/hf-cdn`;
           const out = `${tmp}/svd-cdn`;
-          const perms = (net: string) => [
-            `--allow-read=${cdnCache},${out}`,
-            `--allow-write=${cdnCache},${out}`,
-            HUB_ENV,
-            `--allow-net=${net}`,
-          ];
+          const perms = (net: string) => [...downloadPerms(out, cdnCache), `--allow-net=${net}`];
           const cdnEnv = {
             ...env,
             HF_HUB_CACHE: cdnCache,
@@ -199,12 +209,9 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
       await t.step("svd downloads into an empty cache laid out as huggingface_hub's", async () => {
         const out = `${tmp}/svd-hub`;
         const before = server.requests.length;
-        const r = await runCli(svdArgs(REPO, out), [
-          `--allow-read=${cache},${out}`,
-          `--allow-write=${cache},${out}`,
-          HUB_ENV,
-          `--allow-net=${host}`,
-        ], { env });
+        const r = await runCli(svdArgs(REPO, out), [...downloadPerms(out), `--allow-net=${host}`], {
+          env,
+        });
         assertEquals(r.code, 0, r.stderr);
         assertEquals(singularValues(r.stdout), expected);
         const made = server.requests.slice(before);
@@ -216,11 +223,10 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
 
         const root = `${cache}/models--svlens-test--tiny-gpt2`;
         assertEquals((await Deno.readTextFile(`${root}/refs/${REV}`)).trim(), COMMIT);
-        // Blobs named by the Hub's ETag: sha256 for LFS files (≥ 1024 bytes here), git blob
-        // sha1 for the others; each snapshot file links (or is a copy of) its blob.
+        // Blobs named by the Hub's ETag; each snapshot file links (or is a copy of) its blob.
         const wantBlobs: string[] = [];
         for (const [name, data] of Object.entries(files)) {
-          const etag = data.length >= 1024 ? await sha256Hex(data) : await gitBlobSha1(data);
+          const etag = await etagOf(data);
           wantBlobs.push(etag);
           const snap = `${root}/snapshots/${COMMIT}/${name}`;
           assertEquals(await Deno.readFile(snap), data, name);
@@ -243,19 +249,30 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         assertEquals(walk(root).filter((p) => !/^(blobs|snapshots|refs)\//.test(p)), []);
       });
 
+      /** svd of REPO from a warm cache: exit 0, the local directory's σ, no request to the Hub. */
+      const svdFromCache = async (
+        out: string,
+        perms: string[],
+        runEnv: Record<string, string>,
+      ): Promise<void> => {
+        const before = server.requests.length;
+        const r = await runCli(svdArgs(REPO, out), [...perms, `--allow-write=${out}`], {
+          env: runEnv,
+        });
+        assertEquals(r.code, 0, r.stderr);
+        assertEquals(singularValues(r.stdout), expected);
+        assertEquals(server.requests.length, before, "no request");
+      };
+
       await t.step(
         "svd again with no network and HF_HUB_OFFLINE=1: the same σ from the cache",
         async () => {
           const out = `${tmp}/svd-offline`;
-          const before = server.requests.length;
-          const r = await runCli(svdArgs(REPO, out), [
-            `--allow-read=${cache},${out}`,
-            `--allow-write=${out}`,
-            "--allow-env=HF_HUB_CACHE,HF_HUB_OFFLINE",
-          ], { env: { ...env, HF_HUB_OFFLINE: "1" } });
-          assertEquals(r.code, 0, r.stderr);
-          assertEquals(singularValues(r.stdout), expected);
-          assertEquals(server.requests.length, before, "no request");
+          await svdFromCache(
+            out,
+            [`--allow-read=${cache},${out}`, "--allow-env=HF_HUB_CACHE,HF_HUB_OFFLINE"],
+            { ...env, HF_HUB_OFFLINE: "1" },
+          );
         },
       );
 
@@ -275,19 +292,16 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
             await Deno.copyFile(`${src}/blobs/${b}`, `${root}/blobs/${b}`);
           }
           for (const [name, data] of Object.entries(files)) {
-            const etag = data.length >= 1024 ? await sha256Hex(data) : await gitBlobSha1(data);
-            await Deno.symlink(`../../blobs/${etag}`, `${root}/snapshots/${COMMIT}/${name}`);
+            await Deno.symlink(
+              `../../blobs/${await etagOf(data)}`,
+              `${root}/snapshots/${COMMIT}/${name}`,
+            );
           }
           const out = `${tmp}/svd-symlinked`;
-          const before = server.requests.length;
-          const r = await runCli(svdArgs(REPO, out), [
-            `--allow-read=${linked},${out}`,
-            `--allow-write=${out}`,
-            "--allow-env=HF_HUB_CACHE",
-          ], { env: { ...env, HF_HUB_CACHE: linked } });
-          assertEquals(r.code, 0, r.stderr);
-          assertEquals(singularValues(r.stdout), expected);
-          assertEquals(server.requests.length, before, "no request");
+          await svdFromCache(out, [`--allow-read=${linked},${out}`, "--allow-env=HF_HUB_CACHE"], {
+            ...env,
+            HF_HUB_CACHE: linked,
+          });
         },
       );
 
@@ -302,15 +316,10 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
           try {
             const homeCache = `${home}/.cache/huggingface/hub`;
             const out = `${tmp}/svd-home`;
-            const before = server.requests.length;
-            const r = await runCli(svdArgs(REPO, out), [
-              `--allow-read=${homeCache},${out}`,
-              `--allow-write=${out}`,
-              "--allow-env=HOME",
-            ], { env: { HOME: home, HF_ENDPOINT: server.url } });
-            assertEquals(r.code, 0, r.stderr);
-            assertEquals(singularValues(r.stdout), expected);
-            assertEquals(server.requests.length, before, "no request");
+            await svdFromCache(out, [`--allow-read=${homeCache},${out}`, "--allow-env=HOME"], {
+              HOME: home,
+              HF_ENDPOINT: server.url,
+            });
           } finally {
             await Deno.rename(`${home}/.cache/huggingface/hub`, `${tmp}/hf/hub`);
           }
@@ -341,21 +350,7 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
           );
         const sadRun = (model: string, read: string, out: string, extra: string[]) =>
           runCli(
-            [
-              "sad",
-              model,
-              "--revision",
-              REV,
-              "--n",
-              "2",
-              "--heads",
-              "0.0",
-              "--backend",
-              "reference",
-              "--out",
-              out,
-              "--json",
-            ],
+            [...sadArgs(model), "--out", out, "--json"],
             [`--allow-read=${read},${out}`, `--allow-write=${out}`, ...extra],
             { env },
           );
@@ -398,22 +393,7 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
       await t.step(
         "from the cache but without read permission on it: exit 1 naming the flag",
         async () => {
-          const r = await runCli(
-            [
-              "sad",
-              REPO,
-              "--revision",
-              REV,
-              "--n",
-              "2",
-              "--heads",
-              "0.0",
-              "--backend",
-              "reference",
-            ],
-            ["--allow-env=HF_HUB_CACHE"],
-            { env },
-          );
+          const r = await runCli(sadArgs(REPO), ["--allow-env=HF_HUB_CACHE"], { env });
           assertEquals(r.code, 1, r.stderr);
           assertMatch(r.stderr, /--allow-read/);
         },
