@@ -8,6 +8,24 @@ import { encodeSafetensors, type SafetensorsInput } from "../../src/model/safete
 import { Rng } from "../../src/linalg/mod.ts";
 import { ROOT } from "../_helpers.ts";
 
+/**
+ * A tensor map and `put(name, shape, std, mean = 0)`, which adds an F32 tensor of
+ * N(mean, std²) draws from `rng` (drawn in call order, so a seed fixes every tensor).
+ */
+export function normalTensors(rng: Rng): {
+  tensors: Record<string, SafetensorsInput>;
+  put: (name: string, shape: number[], std: number, mean?: number) => void;
+} {
+  const tensors: Record<string, SafetensorsInput> = {};
+  const put = (name: string, shape: number[], std: number, mean = 0): void => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const data = new Float32Array(n);
+    for (let i = 0; i < n; i++) data[i] = mean + std * rng.normal();
+    tensors[name] = { dtype: "F32", shape, data };
+  };
+  return { tensors, put };
+}
+
 /** Options of {@linkcode writeGpt2Dir}. */
 export interface Gpt2DirOptions {
   nLayer?: number;
@@ -20,14 +38,7 @@ export interface Gpt2DirOptions {
 export async function writeGpt2Dir(dir: string, options: Gpt2DirOptions = {}): Promise<void> {
   const L = options.nLayer ?? 2, H = options.nHead ?? 2, C = options.nEmbd ?? 16;
   const V = 50257, P = 64;
-  const rng = new Rng(options.seed ?? 0);
-  const t: Record<string, SafetensorsInput> = {};
-  const put = (name: string, shape: number[], std: number, mean = 0) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = mean + std * rng.normal();
-    t[name] = { dtype: "F32", shape, data };
-  };
+  const { tensors: t, put } = normalTensors(new Rng(options.seed ?? 0));
   put("wte.weight", [V, C], 1);
   put("wpe.weight", [P, C], 0.5);
   for (let l = 0; l < L; l++) {

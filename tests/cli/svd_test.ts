@@ -1,10 +1,11 @@
-import { encodeSafetensors, type SafetensorsInput } from "../../src/model/safetensors.ts";
+import { encodeSafetensors } from "../../src/model/safetensors.ts";
 import { readSafetensors } from "../../src/model/safetensors.ts";
 import { Rng } from "../../src/linalg/rng.ts";
 import { generateModel } from "../../src/model/generate.ts";
 import { assertAllClose, assertEquals, assertMatch, assertOk } from "../_assert.ts";
 import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runCli, runPython } from "../_helpers.ts";
 import { assertValidResults } from "../report/_schema.ts";
+import { normalTensors } from "./_gpt2_dir.ts";
 
 /**
  * Writes a small random model in exact Hugging Face files (config.json + model.safetensors, GPT-2
@@ -17,14 +18,7 @@ async function writeHfModel(
   seed: number,
   { d = 32, heads = 4, layers = 2, vocab = 60 } = {},
 ): Promise<void> {
-  const rng = new Rng(seed);
-  const t: Record<string, SafetensorsInput> = {};
-  const put = (name: string, shape: number[], std: number, mean = 0) => {
-    const n = shape.reduce((a, b) => a * b, 1);
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) data[i] = mean + std * rng.normal();
-    t[name] = { dtype: "F32", shape, data };
-  };
+  const { tensors: t, put } = normalTensors(new Rng(seed));
   const s = 1 / Math.sqrt(d);
   if (arch === "gpt2") {
     put("wte.weight", [vocab, d], 0.5, 0.1);
