@@ -91,6 +91,20 @@ function jsonNumber(_key: string, value: unknown): unknown {
 const fmt = (v: number | undefined, digits = 4): string =>
   v === undefined || !Number.isFinite(v) ? "-" : Number(v.toPrecision(digits)).toString();
 
+/** The per-point columns both sweep tables show (terminal and report), after the swept value. */
+const SWEEP_COLUMNS = ["mean |cos|", "σ gap", "theory |cos|", "‖E_X‖₂", "ρ"];
+
+/** One sweep point's cells under {@linkcode SWEEP_COLUMNS}. */
+function sweepCells(summary: PointResult["summary"]): string[] {
+  return [
+    fmt(summary.meanMatchedCos),
+    fmt(summary.sigmaGap),
+    fmt(summary.theoryCos),
+    fmt(summary.normEX),
+    fmt(summary.rho),
+  ];
+}
+
 function humanTable(res: ExperimentResult): string {
   const sweep = res.preset.sweep;
   if (!sweep) {
@@ -122,23 +136,11 @@ function humanTable(res: ExperimentResult): string {
   }
   const rows = res.points.map((p) => [
     fmt(p.config[sweep.field]),
-    fmt(p.summary.meanMatchedCos),
-    fmt(p.summary.sigmaGap),
-    fmt(p.summary.theoryCos),
-    fmt(p.summary.normEX),
-    fmt(p.summary.rho),
+    ...sweepCells(p.summary),
     fmt(p.summary.finalAttn),
   ]);
   return formatTable(
-    [
-      sweep.field === "anisotropy" ? "α" : "λ",
-      "mean |cos|",
-      "σ gap",
-      "theory |cos|",
-      "‖E_X‖₂",
-      "ρ",
-      "L_attn",
-    ],
+    [sweep.field === "anisotropy" ? "α" : "λ", ...SWEEP_COLUMNS, "L_attn"],
     rows,
   );
 }
@@ -329,22 +331,10 @@ export function buildResults(
       {
         kind: "table",
         title: `Sweep over ${label}`,
-        columns: [
-          label,
-          "mean |cos|",
-          "σ gap",
-          "theory |cos|",
-          "‖E_X‖₂",
-          "ρ",
-          "N_recon=1 (target)",
-        ],
+        columns: [label, ...SWEEP_COLUMNS, "N_recon=1 (target)"],
         rows: res.points.map((p, i) => [
           xs[i]!,
-          fmt(p.summary.meanMatchedCos),
-          fmt(p.summary.sigmaGap),
-          fmt(p.summary.theoryCos),
-          fmt(p.summary.normEX),
-          fmt(p.summary.rho),
+          ...sweepCells(p.summary),
           fmt(p.summary.sadTargetNRecon1),
         ]),
       },
