@@ -15,10 +15,12 @@ import type { Model, Tensor } from "../model/types.ts";
 import { type LogitPositions, makeBatch } from "./batch.ts";
 import { type HookFilter, selectHooks } from "./hooks.ts";
 import { referenceForward } from "./reference.ts";
+import { DEFAULT_THREADS } from "./threads.ts";
 
 export { type Batch, type LogitPositions, makeBatch, PAD_TOKEN } from "./batch.ts";
 export { type HookFilter, hookNames, hookPredicate, selectHooks } from "./hooks.ts";
 export { erf, gelu, referenceForward } from "./reference.ts";
+export { DEFAULT_THREADS } from "./threads.ts";
 export { type RotaryTables, rotaryTables, rotateInPlace } from "./rotary.ts";
 export { gpt2Config, neoxConfig, randomModel, type RandomModelOptions } from "./random_model.ts";
 
@@ -34,8 +36,11 @@ export interface RunOptions {
   /** Where `logits` are computed: `"all"` (default), `"last"` real token, or fixed positions. */
   logitPositions?: LogitPositions;
   /**
-   * onnxruntime-web threads (default 2). Fixed by the first ONNX run of the process; later
-   * values are ignored.
+   * onnxruntime-web threads (default 1). Fixed by the first ONNX run of the process; later
+   * values are ignored. Values above 1 are faster (about 2× with 2 free cores) but can hang the
+   * process forever: a run that grows onnxruntime-web's WebAssembly heap while its worker
+   * threads are active (the first run at a new peak size) deadlocks at 100% CPU in about half of
+   * the processes (onnxruntime-web 1.30 under Deno); see {@linkcode DEFAULT_THREADS}.
    */
   threads?: number;
 }
@@ -60,7 +65,7 @@ export async function runWithCache(
   if (backend === "onnx") {
     // Loaded on first use: the reference backend never pulls in onnxruntime-web.
     const { initOrt, onnxForward } = await import("./onnx_session.ts");
-    await initOrt(options.threads ?? 2);
+    await initOrt(options.threads ?? DEFAULT_THREADS);
     return await onnxForward(model, batch, keep);
   }
   throw new RangeError(`backend '${backend}' is not one of: onnx, reference`);

@@ -1,5 +1,6 @@
 /**
- * Runs svlens-built ONNX graphs with onnxruntime-web (WebAssembly, 2 threads by default).
+ * Runs svlens-built ONNX graphs with onnxruntime-web (WebAssembly, 1 thread by default: see
+ * {@linkcode DEFAULT_THREADS} for why).
  *
  * The runtime's 14 MB `ort-wasm-simd-threaded.wasm` is handed to onnxruntime as
  * `env.wasm.wasmBinary`, so onnxruntime never reads files itself. The bytes come, in order:
@@ -16,6 +17,7 @@ import { SvlensError } from "../errors.ts";
 import type { Batch } from "./batch.ts";
 import { buildGraph, type BuiltGraph, type GraphInput } from "./onnx_graph.ts";
 import { rotaryTables } from "./rotary.ts";
+import { DEFAULT_THREADS } from "./threads.ts";
 
 /** The specifier of onnxruntime-web's threaded SIMD runtime. */
 export const ORT_WASM_SPECIFIER = "npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm";
@@ -54,7 +56,7 @@ async function loadWasmBinary(): Promise<Uint8Array> {
 }
 
 /** Configures onnxruntime-web once: the runtime bytes and the thread count. */
-export function initOrt(numThreads = 2): Promise<void> {
+export function initOrt(numThreads: number = DEFAULT_THREADS): Promise<void> {
   initialised ??= (async () => {
     ort.env.wasm.wasmBinary = await loadWasmBinary();
     ort.env.wasm.numThreads = numThreads;
