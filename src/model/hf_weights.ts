@@ -105,6 +105,34 @@ function findPrefix(present: Set<string>, candidates: string[], probe: string): 
 }
 
 /**
+ * Sets `ln_final.w`/`.b` from `<ln>.weight`/`.bias` and the unembedding from `head` ([dVocab, d]),
+ * or from the input embedding `embed` when the checkpoint ties them; `unembed.b_U` is zero.
+ */
+async function setFinal(
+  w: Weights,
+  cfg: ModelConfig,
+  sd: StateDict,
+  present: Set<string>,
+  keys: { ln: string; head: string; embed: Float32Array },
+): Promise<void> {
+  const { dModel: d, dVocab } = cfg;
+  w.set("ln_final.w", tensor([d], await take(sd, present, `${keys.ln}.weight`, [d])));
+  w.set("ln_final.b", tensor([d], await take(sd, present, `${keys.ln}.bias`, [d])));
+  let unembed: Float32Array;
+  if (present.has(keys.head)) {
+    unembed = await take(sd, present, keys.head, [dVocab, d]);
+  } else if (cfg.tiedEmbeddings) {
+    unembed = keys.embed;
+  } else {
+    throw new ModelFormatError(
+      `config.json says tie_word_embeddings=false but the checkpoint has no "${keys.head}"`,
+    );
+  }
+  w.set("unembed.W_U", tensor([d, dVocab], transpose(unembed, dVocab, d)));
+  w.set("unembed.b_U", tensor([dVocab], new Float32Array(dVocab)));
+}
+
+/**
  * Converts a GPT-2 HF state dict (`transformer.`-prefixed GPT2LMHeadModel keys, or bare
  * GPT2Model keys; `lm_head.weight` present or tied) to TL-layout weights.
  */
@@ -160,20 +188,7 @@ export async function convertGpt2Weights(cfg: ModelConfig, sd: StateDict): Promi
     );
     w.set(`${b}mlp.b_out`, tensor([d], await take(sd, present, `${h}mlp.c_proj.bias`, [d])));
   }
-  w.set("ln_final.w", tensor([d], await take(sd, present, `${p}ln_f.weight`, [d])));
-  w.set("ln_final.b", tensor([d], await take(sd, present, `${p}ln_f.bias`, [d])));
-  let unembed: Float32Array;
-  if (present.has("lm_head.weight")) {
-    unembed = await take(sd, present, "lm_head.weight", [dVocab, d]);
-  } else if (cfg.tiedEmbeddings) {
-    unembed = wte;
-  } else {
-    throw new ModelFormatError(
-      `config.json says tie_word_embeddings=false but the checkpoint has no "lm_head.weight"`,
-    );
-  }
-  w.set("unembed.W_U", tensor([d, dVocab], transpose(unembed, dVocab, d)));
-  w.set("unembed.b_U", tensor([dVocab], new Float32Array(dVocab)));
+  await setFinal(w, cfg, sd, present, { ln: `${p}ln_f`, head: "lm_head.weight", embed: wte });
   return w;
 }
 
@@ -236,20 +251,11 @@ export async function convertNeoxWeights(cfg: ModelConfig, sd: StateDict): Promi
     w.set(`${b}mlp.W_out`, tensor([dMlp, d], transpose(wout, d, dMlp)));
     w.set(`${b}mlp.b_out`, tensor([d], await take(sd, present, `${h}mlp.dense_4h_to_h.bias`, [d])));
   }
-  w.set("ln_final.w", tensor([d], await take(sd, present, `${p}final_layer_norm.weight`, [d])));
-  w.set("ln_final.b", tensor([d], await take(sd, present, `${p}final_layer_norm.bias`, [d])));
-  let unembed: Float32Array;
-  if (present.has("embed_out.weight")) {
-    unembed = await take(sd, present, "embed_out.weight", [dVocab, d]);
-  } else if (cfg.tiedEmbeddings) {
-    unembed = embedIn;
-  } else {
-    throw new ModelFormatError(
-      `config.json says tie_word_embeddings=false but the checkpoint has no "embed_out.weight"`,
-    );
-  }
-  w.set("unembed.W_U", tensor([d, dVocab], transpose(unembed, dVocab, d)));
-  w.set("unembed.b_U", tensor([dVocab], new Float32Array(dVocab)));
+  await setFinal(w, cfg, sd, present, {
+    ln: `${p}final_layer_norm`,
+    head: "embed_out.weight",
+    embed: embedIn,
+  });
   return w;
 }
 
