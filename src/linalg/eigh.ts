@@ -7,6 +7,7 @@ import { assertFinite, assertMatrix, assertSquare } from "./_validate.ts";
 import { referenceEigh } from "./reference.ts";
 import { lapackEigh } from "./lapack.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
+import { canonicalizeColumns } from "./_signs.ts";
 
 /** Options of {@linkcode eigh}. */
 export interface EighOptions {
@@ -63,23 +64,5 @@ function assertSymmetric(a: Matrix): void {
       `eigh: matrix is not symmetric: |a[${wi},${wj}] − a[${wj},${wi}]| = ${worst} ` +
         `(max |a| = ${scale}); pass the symmetric part (A + Aᵀ)/2`,
     );
-  }
-}
-
-/** Makes the largest-|entry| of every column positive (deterministic eigenvector signs). */
-export function canonicalizeColumns(v: Matrix): void {
-  const m = v.rows, k = v.cols;
-  for (let j = 0; j < k; j++) {
-    let best = 0, bestAbs = -1;
-    for (let i = 0; i < m; i++) {
-      const x = Math.abs(v.data[i * k + j]!);
-      if (x > bestAbs) {
-        bestAbs = x;
-        best = i;
-      }
-    }
-    if (v.data[best * k + j]! < 0) {
-      for (let i = 0; i < m; i++) v.data[i * k + j] = -v.data[i * k + j]!;
-    }
   }
 }

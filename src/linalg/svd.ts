@@ -9,6 +9,7 @@ import { assertFinite, assertMatrix } from "./_validate.ts";
 import { type RawSvd, referenceSvd } from "./reference.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
 import { lapackSvd } from "./lapack.ts";
+import { canonicalizeColumns } from "./_signs.ts";
 
 /** Machine epsilon of float64. */
 export const EPS = 2.220446049250313e-16;
@@ -103,21 +104,10 @@ export function finishSvd(raw: RawSvd, m: number, n: number, options: SvdOptions
  * such entry on exact ties). `u · diag(s) · vt` is unchanged.
  */
 export function canonicalizeSigns(u: Matrix, vt: Matrix): void {
-  const m = u.rows, k = u.cols, n = vt.cols;
-  for (let j = 0; j < k; j++) {
-    let best = 0, bestAbs = -1;
-    for (let i = 0; i < m; i++) {
-      const x = Math.abs(u.data[i * k + j]!);
-      if (x > bestAbs) {
-        bestAbs = x;
-        best = i;
-      }
-    }
-    if (u.data[best * k + j]! < 0) {
-      for (let i = 0; i < m; i++) u.data[i * k + j] = -u.data[i * k + j]!;
-      for (let c = 0; c < n; c++) vt.data[j * n + c] = -vt.data[j * n + c]!;
-    }
-  }
+  const n = vt.cols;
+  canonicalizeColumns(u, (j) => {
+    for (let c = 0; c < n; c++) vt.data[j * n + c] = -vt.data[j * n + c]!;
+  });
 }
 
 function emptySvd(m: number, n: number): RawSvd {
