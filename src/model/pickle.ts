@@ -263,7 +263,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): PyValue {
         appendItems(top(), [v]);
         break;
       }
-      case 0x65: { // APPENDS
+      case 0x65: // APPENDS (to a list)
+      case 0x90: { // ADDITEMS (to a set)
         const items = popMark();
         appendItems(top(), items);
         break;
@@ -271,11 +272,6 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): PyValue {
       case 0x8f: // EMPTY_SET
         stack.push(new Set());
         break;
-      case 0x90: { // ADDITEMS
-        const items = popMark();
-        appendItems(top(), items);
-        break;
-      }
       case 0x91: // FROZENSET
         stack.push(new Set(popMark()));
         break;
