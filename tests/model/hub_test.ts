@@ -14,6 +14,16 @@ import {
 } from "../_hub_server.ts";
 
 const SCRIPT = new URL("./_load_script.ts", import.meta.url).pathname;
+
+/** Loads `id` at `revision` in a child Deno (_load_script.ts) with exactly `perms` and `env`. */
+function loadInChild(
+  perms: readonly string[],
+  id: string,
+  revision: string,
+  env: Record<string, string>,
+): ReturnType<typeof runDeno> {
+  return runDeno(["run", "--quiet", "--no-prompt", ...perms, SCRIPT, id, revision], { env });
+}
 const COMMIT_A = "a".repeat(40);
 const COMMIT_B = "b0".repeat(20);
 
@@ -269,16 +279,9 @@ Deno.test("hub: a hand-built huggingface_hub cache loads with read-only, no-netw
         [{ HF_HUB_CACHE: hub }, [`--allow-read=${hub}`, "--allow-env=HF_HUB_CACHE"]],
       ] as const
     ) {
-      const res = await runDeno([
-        "run",
-        "--quiet",
-        "--no-prompt",
-        ...perms,
-        SCRIPT,
-        "openai-community/gpt2",
-        "main",
-      ], {
-        env: { ...vars, HF_ENDPOINT: "http://127.0.0.1:9" },
+      const res = await loadInChild(perms, "openai-community/gpt2", "main", {
+        ...vars,
+        HF_ENDPOINT: "http://127.0.0.1:9",
       });
       assertEquals(res.code, 0, res.stdout + res.stderr);
       const out = JSON.parse(res.stdout);
@@ -288,19 +291,11 @@ Deno.test("hub: a hand-built huggingface_hub cache loads with read-only, no-netw
       assertOk(out.tokenizer.includes("vocab.json"));
     }
     // Not cached + no network permission: a clear error naming --allow-net.
-    const res = await runDeno(
-      [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        `--allow-read=${hub}`,
-        `--allow-write=${hub}`,
-        "--allow-env=HF_HUB_CACHE",
-        SCRIPT,
-        "EleutherAI/pythia-70m",
-        "main",
-      ],
-      { env: { HF_HUB_CACHE: hub } },
+    const res = await loadInChild(
+      [`--allow-read=${hub}`, `--allow-write=${hub}`, "--allow-env=HF_HUB_CACHE"],
+      "EleutherAI/pythia-70m",
+      "main",
+      { HF_HUB_CACHE: hub },
     );
     assertEquals(res.code, 1);
     assertOk(/--allow-net=huggingface.co/.test(JSON.parse(res.stdout).message), res.stdout);
@@ -311,36 +306,28 @@ Deno.test("hub: downloads with exactly the documented scoped permissions (no sym
   await withHub(async (hub, tmp) => {
     const cache = `${tmp}/cache`;
     await Deno.mkdir(cache);
-    const res = await runDeno([
-      "run",
-      "--quiet",
-      "--no-prompt",
-      `--allow-read=${cache}`,
-      `--allow-write=${cache}`,
-      "--allow-env=HF_HUB_CACHE,HF_HOME,XDG_CACHE_HOME,HOME,HF_ENDPOINT,HF_TOKEN,HF_HUB_OFFLINE",
-      "--allow-net=127.0.0.1",
-      SCRIPT,
+    const res = await loadInChild(
+      [
+        `--allow-read=${cache}`,
+        `--allow-write=${cache}`,
+        "--allow-env=HF_HUB_CACHE,HF_HOME,XDG_CACHE_HOME,HOME,HF_ENDPOINT,HF_TOKEN,HF_HUB_OFFLINE",
+        "--allow-net=127.0.0.1",
+      ],
       ID,
       "step1000",
-    ], { env: { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url } });
+      { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url },
+    );
     assertEquals(res.code, 0, res.stdout + res.stderr);
     assertEquals(JSON.parse(res.stdout).commit, COMMIT_A);
     const snap = `${cache}/${repoFolderName(ID)}/snapshots/${COMMIT_A}/model.safetensors`;
     const info = await Deno.lstat(snap);
     assertOk(info.isFile && info.nlink === 2, "scoped write permission cannot symlink: hard link");
     // And then offline, read-only.
-    const again = await runDeno(
-      [
-        "run",
-        "--quiet",
-        "--no-prompt",
-        `--allow-read=${cache}`,
-        "--allow-env=HF_HUB_CACHE,HF_HUB_OFFLINE",
-        SCRIPT,
-        ID,
-        "step1000",
-      ],
-      { env: { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: "1" } },
+    const again = await loadInChild(
+      [`--allow-read=${cache}`, "--allow-env=HF_HUB_CACHE,HF_HUB_OFFLINE"],
+      ID,
+      "step1000",
+      { HF_HUB_CACHE: cache, HF_HUB_OFFLINE: "1" },
     );
     assertEquals(again.code, 0, again.stdout + again.stderr);
   });
@@ -357,20 +344,18 @@ Deno.test("hub: HF_HUB_OFFLINE and HF_TOKEN from the environment", async () => {
       "--allow-net=127.0.0.1",
     ];
     const env = { HF_HUB_CACHE: cache, HF_ENDPOINT: hub.url };
-    const offline = await runDeno(["run", "--quiet", "--no-prompt", ...perms, SCRIPT, ID, "main"], {
-      env: { ...env, HF_HUB_OFFLINE: "1", HF_TOKEN: "hf_env" },
+    const offline = await loadInChild(perms, ID, "main", {
+      ...env,
+      HF_HUB_OFFLINE: "1",
+      HF_TOKEN: "hf_env",
     });
     assertEquals(offline.code, 1);
     assertOk(/offline mode/.test(JSON.parse(offline.stdout).message), offline.stdout);
     assertEquals(hub.requests.length, 0);
-    const noToken = await runDeno(["run", "--quiet", "--no-prompt", ...perms, SCRIPT, ID, "main"], {
-      env,
-    });
+    const noToken = await loadInChild(perms, ID, "main", env);
     assertEquals(noToken.code, 1);
     assertOk(/HF_TOKEN/.test(JSON.parse(noToken.stdout).message), noToken.stdout);
-    const ok = await runDeno(["run", "--quiet", "--no-prompt", ...perms, SCRIPT, ID, "main"], {
-      env: { ...env, HF_TOKEN: "hf_env" },
-    });
+    const ok = await loadInChild(perms, ID, "main", { ...env, HF_TOKEN: "hf_env" });
     assertEquals(ok.code, 0, ok.stdout + ok.stderr);
     assertEquals(JSON.parse(ok.stdout).commit, COMMIT_B);
   }, { token: "hf_env" });
