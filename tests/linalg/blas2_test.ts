@@ -28,6 +28,11 @@ function alloc(values: Record<string, Float64Array | Int32Array>): {
   };
 }
 
+/** One i32 cell per BLAS integer argument (Fortran passes every scalar by reference). */
+function intCells(values: Record<string, number>): Record<string, Int32Array> {
+  return Object.fromEntries(Object.entries(values).map(([name, v]) => [name, Int32Array.of(v)]));
+}
+
 /** Element i (0-based) of a BLAS vector of length n with increment inc. */
 function idx(i: number, n: number, inc: number): number {
   return inc > 0 ? i * inc : (n - 1 - i) * -inc;
@@ -58,12 +63,14 @@ Deno.test("blas2: SIMD dgemv_ matches the reference definition", () => {
           expected[yi] = alpha! * s + (beta === 0 ? 0 : beta! * y[yi]!);
         }
         const mem = alloc({
-          trans: Int32Array.of(trans.charCodeAt(0)),
-          m: Int32Array.of(m!),
-          n: Int32Array.of(n!),
-          lda: Int32Array.of(lda!),
-          incx: Int32Array.of(incx!),
-          incy: Int32Array.of(incy!),
+          ...intCells({
+            trans: trans.charCodeAt(0),
+            m: m!,
+            n: n!,
+            lda: lda!,
+            incx: incx!,
+            incy: incy!,
+          }),
           alpha: Float64Array.of(alpha!),
           beta: Float64Array.of(beta!),
           a,
@@ -119,11 +126,7 @@ Deno.test("blas2: SIMD dger_ matches the reference definition", () => {
       }
     }
     const mem = alloc({
-      m: Int32Array.of(m!),
-      n: Int32Array.of(n!),
-      lda: Int32Array.of(lda!),
-      incx: Int32Array.of(incx!),
-      incy: Int32Array.of(incy!),
+      ...intCells({ m: m!, n: n!, lda: lda!, incx: incx!, incy: incy! }),
       alpha: Float64Array.of(alpha!),
       a,
       x,
