@@ -15,7 +15,7 @@
 import process from "node:process";
 import { parseArgs } from "node:util";
 import { gpt2Config, neoxConfig, randomModel, runWithCache } from "../src/runtime/mod.ts";
-import { initOrt } from "../src/runtime/onnx_session.ts";
+import { initOrt, ortThreads } from "../src/runtime/onnx_session.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -144,7 +144,7 @@ console.log(
     `${navigator.hardwareConcurrency} cores (CPU time / threads ≈ uncontended wall time)`,
 );
 console.log(
-  `seed ${seed}; threads ${values.threads}; batches of ${chunk} prompts; ` +
+  `seed ${seed}; threads ${ortThreads()} (asked ${values.threads}); batches of ${chunk} prompts; ` +
     `model generation ${(tModel / 1000).toFixed(1)} s (not counted)`,
 );
 console.log(

@@ -36,11 +36,10 @@ export interface RunOptions {
   /** Where `logits` are computed: `"all"` (default), `"last"` real token, or fixed positions. */
   logitPositions?: LogitPositions;
   /**
-   * onnxruntime-web threads (default 1). Fixed by the first ONNX run of the process; later
-   * values are ignored. Values above 1 are faster (about 2× with 2 free cores) but can hang the
-   * process forever: a run that grows onnxruntime-web's WebAssembly heap while its worker
-   * threads are active (the first run at a new peak size) deadlocks at 100% CPU in about half of
-   * the processes (onnxruntime-web 1.30 under Deno); see {@linkcode DEFAULT_THREADS}.
+   * onnxruntime-web threads (default {@linkcode DEFAULT_THREADS}, 2). Fixed by the first ONNX
+   * run of the process; later values are ignored. Above 1, onnxruntime runs on a heap reserved
+   * at its 4 GiB cap (address space, not RAM) because a heap growth while its threads run can
+   * hang the process under Deno; where that reservation fails it runs on 1 thread.
    */
   threads?: number;
 }

@@ -1,6 +1,6 @@
 /**
- * Runs svlens-built ONNX graphs with onnxruntime-web (WebAssembly, 1 thread by default: see
- * {@linkcode DEFAULT_THREADS} for why).
+ * Runs svlens-built ONNX graphs with onnxruntime-web (WebAssembly, {@linkcode DEFAULT_THREADS}
+ * threads by default; with more than 1, on a pre-sized heap: see `wasm_heap.ts`).
  *
  * The runtime's 14 MB `ort-wasm-simd-threaded.wasm` is handed to onnxruntime as
  * `env.wasm.wasmBinary`, so onnxruntime never reads files itself. The bytes come, in order:
@@ -18,6 +18,7 @@ import type { Batch } from "./batch.ts";
 import { buildGraph, type BuiltGraph, type GraphInput } from "./onnx_graph.ts";
 import { rotaryTables } from "./rotary.ts";
 import { DEFAULT_THREADS } from "./threads.ts";
+import { reserveOrtHeap, withOrtHeap } from "./wasm_heap.ts";
 
 /** The specifier of onnxruntime-web's threaded SIMD runtime. */
 export const ORT_WASM_SPECIFIER = "npm:onnxruntime-web@1.30.0/ort-wasm-simd-threaded.wasm";
@@ -26,6 +27,8 @@ export const ORT_WASM_SPECIFIER = "npm:onnxruntime-web@1.30.0/ort-wasm-simd-thre
 export class BackendUnavailableError extends SvlensError {}
 
 let initialised: Promise<void> | undefined;
+/** The pre-sized heap, until the first session creation hands it to onnxruntime. */
+let pendingHeap: WebAssembly.Memory | undefined;
 
 /** Where the runtime `.wasm` lives on this machine (for `--allow-read=`). */
 export function ortWasmPath(): string {
@@ -55,17 +58,31 @@ async function loadWasmBinary(): Promise<Uint8Array> {
   }
 }
 
-/** Configures onnxruntime-web once: the runtime bytes and the thread count. */
+/**
+ * Configures onnxruntime-web once: the runtime bytes and the thread count. More than 1 thread
+ * needs a heap that never grows (`wasm_heap.ts`); where the system refuses to reserve one,
+ * onnxruntime runs on 1 thread instead.
+ */
 export function initOrt(numThreads: number = DEFAULT_THREADS): Promise<void> {
   initialised ??= (async () => {
     ort.env.wasm.wasmBinary = await loadWasmBinary();
-    ort.env.wasm.numThreads = numThreads;
+    if (numThreads > 1) pendingHeap = reserveOrtHeap();
+    ort.env.wasm.numThreads = pendingHeap === undefined ? 1 : numThreads;
     ort.env.logLevel = "error";
   })();
   return initialised.catch((error) => {
     initialised = undefined;
     throw error;
   });
+}
+
+/**
+ * The thread count onnxruntime-web runs with: the requested one, or 1 where no pre-sized heap
+ * could be reserved or onnxruntime found no threads support; `undefined` before
+ * {@linkcode initOrt} has finished.
+ */
+export function ortThreads(): number | undefined {
+  return ort.env.wasm.wasmBinary === undefined ? undefined : ort.env.wasm.numThreads;
 }
 
 interface Cached {
@@ -84,14 +101,19 @@ async function sessionFor(model: Model, hooks: ReadonlySet<string>): Promise<Cac
     cached = (async () => {
       await initOrt();
       const graph = buildGraph(model, { hooks });
-      const session = await ort.InferenceSession.create(graph.bytes, {
-        executionProviders: ["wasm"],
-        graphOptimizationLevel: "all",
-        externalData: graph.externalData,
-        // Idle threads sleep instead of spinning: on a shared 2-core machine spinning only
-        // steals time from the thread doing the work.
-        extra: { session: { intra_op: { allow_spinning: "0" } } },
-      });
+      const create = (): Promise<ort.InferenceSession> =>
+        ort.InferenceSession.create(graph.bytes, {
+          executionProviders: ["wasm"],
+          graphOptimizationLevel: "all",
+          externalData: graph.externalData,
+          // Idle threads sleep instead of spinning: on a shared 2-core machine spinning only
+          // steals time from the thread doing the work.
+          extra: { session: { intra_op: { allow_spinning: "0" } } },
+        });
+      // The first creation instantiates the runtime, which then takes the pre-sized heap.
+      const heap = pendingHeap;
+      pendingHeap = undefined;
+      const session = heap === undefined ? await create() : await withOrtHeap(heap, create);
       // Neither the serialised model nor the weight views are needed once the session holds
       // its own copies.
       return { graph: { ...graph, bytes: new Uint8Array(0), externalData: [] }, session };

@@ -1,18 +1,29 @@
 /**
- * How many threads onnxruntime-web runs with by default, and why it is one.
+ * How many threads onnxruntime-web runs with by default, and why more than one needs a heap
+ * that never grows.
  * @module
  */
 
 /**
- * onnxruntime-web's default thread count: 1.
+ * onnxruntime-web's default thread count: 2 (about 2× faster than 1 on 2 free cores).
  *
- * With 2 or more threads, a `session.run` that has to grow the WebAssembly heap (the first run
- * of a process that reaches a new peak of activation memory, e.g. `svlens sad --n 12` on a tiny
- * Pythia: 12 prompts of 37–66 tokens) hangs forever at 100% CPU in about half of the processes
- * (onnxruntime-web 1.30, Deno 2.9); the same run never hangs with 1 thread, nor with 2 threads
- * when the heap starts large enough that it does not grow (measured by raising the runtime's
- * initial memory). Later runs that stay under the peak never hang. The heap's growth cannot be
- * controlled from outside the runtime, so 1 thread is the only safe default; a caller that
- * needs speed may still ask for more (`threads` of `runWithCache`) and accept the risk.
+ * Under Deno 2.9 (onnxruntime-web 1.30), a `session.run` that grows the shared WebAssembly heap
+ * (the first run of a process at a new peak of activation memory) while 2 threads run hung
+ * forever at 100% CPU in 12 of 20 fresh processes. Cause: the main thread grows the memory
+ * (`memory.grow` in emscripten's `emscripten_resize_heap`), and the pthread worker's wasm then
+ * reads above the old size and traps ("memory access out of bounds", logged by an instrumented
+ * copy of the glue); the glue's `uncaughtException` handler ends that worker, and the main
+ * thread waits for its share of the work forever. A 30-line repro without onnxruntime (the main
+ * thread grows a shared memory while a `node:worker_threads` worker spins in wasm, then reads
+ * above the old size) traps in 44 of 200 rounds under Deno 2.9.6 and 0 of 200 under Node 20:
+ * a Deno isolate sees another thread's growth late. Presumably V8 refreshes an isolate's memory
+ * size on an interrupt and Deno, unlike Node, runs without V8's signal-based bounds checks (not
+ * verified).
+ *
+ * Fix: with more than 1 thread, onnxruntime gets a heap already at emscripten's cap
+ * (4 GiB − 64 KiB, `wasm_heap.ts`), so it never grows. On Linux that maps address space only:
+ * peak RSS of `bench/forward.ts` stayed 1.56 GB (8.4 s on 2 threads vs 17.3 s on 1), and 40 of
+ * 40 fresh processes of the repro finished with 2 threads. Where the system refuses to reserve
+ * 4 GiB, onnxruntime runs on 1 thread (`ortThreads()` says which).
  */
-export const DEFAULT_THREADS = 1;
+export const DEFAULT_THREADS = 2;

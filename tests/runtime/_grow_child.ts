@@ -1,10 +1,11 @@
 /**
  * Subprocess body of the heap-growth regression test: the batch of `svlens sad --n 12` on a tiny
  * Pythia (12 prompts of 37–66 tokens, ln1 + pattern hooks of both layers), whose first run grows
- * onnxruntime-web's WebAssembly heap. Optional argument: the thread count. Prints
- * `ok <max |Δ| vs the reference>`.
+ * onnxruntime-web's WebAssembly heap if it was not pre-sized. Optional argument: the thread
+ * count. Prints `ok <max |Δ| vs the reference> <threads onnxruntime ran with>`.
  */
 import { neoxConfig, randomModel, runWithCache } from "../../src/runtime/mod.ts";
+import { ortThreads } from "../../src/runtime/onnx_session.ts";
 
 const threads = Deno.args[0] === undefined ? undefined : Number(Deno.args[0]);
 const model = randomModel(
@@ -27,4 +28,4 @@ for (const name of names) {
   const x = onnx.get(name)!.data, y = ref.get(name)!.data;
   for (let i = 0; i < x.length; i++) worst = Math.max(worst, Math.abs(x[i]! - y[i]!));
 }
-console.log(`ok ${worst}`);
+console.log(`ok ${worst} ${ortThreads()}`);
