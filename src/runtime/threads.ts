@@ -15,15 +15,17 @@
  * copy of the glue); the glue's `uncaughtException` handler ends that worker, and the main
  * thread waits for its share of the work forever. A 30-line repro without onnxruntime (the main
  * thread grows a shared memory while a `node:worker_threads` worker spins in wasm, then reads
- * above the old size) traps in 44 of 200 rounds under Deno 2.9.6 and 0 of 200 under Node 20:
- * a Deno isolate sees another thread's growth late. Presumably V8 refreshes an isolate's memory
- * size on an interrupt and Deno, unlike Node, runs without V8's signal-based bounds checks (not
- * verified).
+ * above the old size) traps in 44 of 200 rounds under Deno 2.9.6 and 0 of 200 under Node 20,
+ * while a worker blocked in `Atomics.wait` or `memory.atomic.wait32` during the growth never
+ * does (0 of 100 each, Deno): a Deno isolate running wasm sees another thread's growth late.
+ * Presumably V8 refreshes an isolate's memory size on an interrupt and Deno, unlike Node, runs
+ * without V8's signal-based bounds checks (not verified). svlens cannot change that; it can
+ * keep the heap from growing.
  *
  * Fix: with more than 1 thread, onnxruntime gets a heap already at emscripten's cap
  * (4 GiB − 64 KiB, `wasm_heap.ts`), so it never grows. On Linux that maps address space only:
- * peak RSS of `bench/forward.ts` stayed 1.56 GB (8.4 s on 2 threads vs 17.3 s on 1), and 40 of
- * 40 fresh processes of the repro finished with 2 threads. Where the system refuses to reserve
- * 4 GiB, onnxruntime runs on 1 thread (`ortThreads()` says which).
+ * peak RSS of `bench/forward.ts` stayed 1.56 GB (8.4 s on 2 threads vs 17.3 s on 1), and 80 of
+ * 80 fresh processes of the repro finished with 2 threads (the glue's growth hook never ran).
+ * Where the system refuses to reserve 4 GiB, onnxruntime runs on 1 thread (`ortThreads()`).
  */
 export const DEFAULT_THREADS = 2;

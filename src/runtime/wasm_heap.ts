@@ -12,7 +12,12 @@ import { SvlensError } from "../errors.ts";
  */
 export const HEAP_PAGES = 65_535;
 
-/** The maximum of the shared memory that onnxruntime-web 1.30's glue creates (4 GiB). */
+/**
+ * The shared memory that onnxruntime-web 1.30's glue creates: 16 MiB, growable to 4 GiB. Matched
+ * exactly, so that another shared memory built meanwhile (linalg's kernel pool: 64 pages, same
+ * maximum) is left alone.
+ */
+const ORT_INITIAL_PAGES = 256;
 const ORT_MAXIMUM_PAGES = 65_536;
 
 /**
@@ -35,11 +40,11 @@ export function reserveOrtHeap(): WebAssembly.Memory | undefined {
 
 /**
  * Runs `init` (the call that makes onnxruntime-web instantiate its runtime: the first
- * `InferenceSession.create`) while `new WebAssembly.Memory(…)` with onnxruntime's descriptor
- * (shared, 65536 pages at most) returns `heap` instead of a 16 MiB memory. The glue builds no
- * hook for its memory (no `wasmMemory` option), hence the temporary wrapper; it is removed as
- * soon as the heap is handed over, and in any case when `init` settles. Any other memory
- * created meanwhile is built unchanged.
+ * `InferenceSession.create`) while `new WebAssembly.Memory(…)` with onnxruntime's exact
+ * descriptor (shared, 256 pages, at most 65536) returns `heap` instead of a 16 MiB memory. The
+ * glue has no hook for its memory (no `wasmMemory` option), hence the temporary wrapper; it is
+ * removed as soon as the heap is handed over, and in any case when `init` settles. Any other
+ * memory created meanwhile is built unchanged.
  * @throws {SvlensError} when `init` succeeded without asking for the heap (onnxruntime was
  * already initialised, or its glue changed): the runtime then runs on a heap that may grow.
  */
@@ -53,7 +58,8 @@ export async function withOrtHeap<T>(heap: WebAssembly.Memory, init: () => Promi
     construct(target, args: [WebAssembly.MemoryDescriptor], newTarget): object {
       const descriptor = args[0];
       if (
-        !handedOver && descriptor?.shared === true && descriptor.maximum === ORT_MAXIMUM_PAGES
+        !handedOver && descriptor?.shared === true && descriptor.initial === ORT_INITIAL_PAGES &&
+        descriptor.maximum === ORT_MAXIMUM_PAGES
       ) {
         handedOver = true;
         restore();

@@ -25,6 +25,10 @@ Deno.test("wasm heap: onnxruntime's descriptor gets the heap once; others are bu
     const other = new WebAssembly.Memory({ initial: 1, maximum: 4, shared: true });
     assertEquals(other.buffer.byteLength, 65536);
     assertEquals(other instanceof original, true);
+    // linalg's kernel pool: same maximum, another initial size.
+    const pool = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+    assertEquals(pool === heap, false);
+    assertEquals(pool.buffer.byteLength, 64 * 65536);
     const first = new WebAssembly.Memory(ORT_DESCRIPTOR);
     // Handed over: the global is already restored, so a second one is a fresh 16 MiB memory.
     assertEquals(WebAssembly.Memory === original, true);
