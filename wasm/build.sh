@@ -9,13 +9,13 @@
 # compiles the IR; wasm-ld-19 links directly (emcc would add a memory-growth import, and the clang
 # driver would run Debian's too-old wasm-opt).
 #
-# By default the hot BLAS routines are replaced by SIMD128 C: dgemv_/dger_ from lapack/blas2.c and
-# dgemm_ from wasm/kernels/dgemm.c (the KERNELS engineer's blocked kernel, with relaxed-SIMD FMA:
+# By default the hot BLAS routines are replaced by SIMD128 C: dgemv_/dger_ (and LAPACK's dlarf_,
+# fusing them column by column) from lapack/blas2.c and dgemm_ from wasm/kernels/dgemm.c (the KERNELS engineer's blocked kernel, with relaxed-SIMD FMA:
 # results may differ in the last bits between CPUs with and without FMA, as with any native BLAS).
 #
 # Usage: bash wasm/build.sh [--reference-blas] [--no-relaxed-simd] [OUT.wasm]
 #   (default OUT: wasm/lapack.wasm)
-#   --reference-blas   plain reference BLAS (Fortran dgemm/dgemv/dger): slower, for comparison
+#   --reference-blas   plain reference BLAS (Fortran dgemm/dgemv/dger, and dlarf): slower, for comparison
 #   --no-relaxed-simd  kernel dgemm without relaxed FMA (bit-identical results on every CPU)
 # Environment: JOBS (parallel compiles, default nproc).
 set -euo pipefail
@@ -137,17 +137,24 @@ files=()
 while IFS= read -r line; do
   case "$line" in "" | "#"*) continue ;; esac
   if [ "$kernel_dgemm" = 1 ] && [ "$line" = BLAS/SRC/dgemm.f ]; then continue; fi
-  case "$simd_blas2:$line" in 1:BLAS/SRC/dgemv.f | 1:BLAS/SRC/dger.f) continue ;; esac
+  case "$simd_blas2:$line" in 1:BLAS/SRC/dgemv.f | 1:BLAS/SRC/dger.f | 1:SRC/dlarf.f) continue ;; esac
   files+=("$line")
 done <"$here/lapack/files.txt"
-# Tuning patch: ILAENV's QR crossover NX = 128 keeps LAPACK's thin QR (n ≤ 128, e.g. 769×64
-# attention factors) entirely in the unblocked level-2 code; NX = 0 lets dgeqrf use blocked
-# panels whose trailing updates run on the SIMD dgemm. Results stay exact Householder QR.
+# Tuning patch to ILAENV (results stay exact Householder QR, only the blocking changes):
+# - QR crossover NX = 128 keeps LAPACK's thin QR (n ≤ 128, e.g. 769×64 attention factors)
+#   entirely in the unblocked level-2 code; NX = 0 lets dgeqrf use blocked panels whose trailing
+#   updates run on the SIMD dgemm.
+# - Block size 16 instead of 32 for QR of at most 128 columns (dgeqrf: N2 = columns) and for
+#   applying at most 128 reflectors (dormqr/dormlq: N3 = K, e.g. inside a 64×64 dgesdd): less
+#   level-2 panel work for skinny shapes (769×64 dgeqrf ≈ 10 % faster); large matrices keep 32.
 mkdir -p "$obj/patched/SRC"
-sed "/C3.EQ.'QRF' .OR. C3.EQ.'RQF' .OR. C3.EQ.'LQF' .OR. C3.EQ./,/END IF/ s/NX = 128/NX = 0/" \
+sed -e "/C3.EQ.'QRF' .OR. C3.EQ.'RQF' .OR. C3.EQ.'LQF' .OR. C3.EQ./,/END IF/ s/NX = 128/NX = 0/" \
+  -e "/ELSE IF( C3.EQ.'QRF' .OR. C3.EQ.'RQF' .OR. C3.EQ.'LQF' .OR.\$/,/END IF/ s/NB = 32\$/NB = MERGE( 16, 32, N2.LE.128 )/" \
+  -e "/C3( 1: 1 ).EQ.'M'/,/END IF/ s/ NB = 32\$/ NB = MERGE( 16, 32, N3.LE.128 )/" \
   "$src/SRC/ilaenv.f" >"$obj/patched/SRC/ilaenv.f"
-if [ "$(diff "$src/SRC/ilaenv.f" "$obj/patched/SRC/ilaenv.f" | grep -c '^>')" != 2 ]; then
-  log "the ilaenv.f crossover patch did not apply as expected (source changed?)"
+# 2 NX lines, 2 QRF and 2 OR/UN-M block sizes (the complex twins are patched alike, unused).
+if [ "$(diff "$src/SRC/ilaenv.f" "$obj/patched/SRC/ilaenv.f" | grep -c '^>')" != 6 ]; then
+  log "the ilaenv.f tuning patch did not apply as expected (source changed?)"
   exit 1
 fi
 log "compiling ${#files[@]} Fortran files on $jobs jobs"
@@ -167,7 +174,7 @@ if [ "$kernel_dgemm" = 1 ]; then
 fi
 
 # 5. Link: no entry point, exported memory, zero imports.
-exports=(dgesdd_ dgesvd_ dgeqrf_ dorgqr_ dormqr_ dsyevd_ dgemm_ dgemv_ dger_ dgetrf_ dgetrs_ dpotrf_ malloc free
+exports=(dgesdd_ dgesvd_ dgeqrf_ dorgqr_ dormqr_ dlarft_ dsyevd_ dgemm_ dgemv_ dger_ dgetrf_ dgetrs_ dpotrf_ dlarf_ malloc free
   svl_xerbla_info svl_xerbla_name svl_xerbla_reset)
 export_flags=()
 for e in "${exports[@]}"; do export_flags+=("--export=$e"); done

@@ -1,7 +1,9 @@
 /**
- * The SIMD128 dgemv_/dger_ linked into lapack.wasm (wasm/lapack/blas2.c) against plain-loop
- * oracles written from the reference BLAS definitions: transposes, increments (negative too),
- * leading dimension > rows, alpha/beta special values, beta = 0 ignoring NaN in y.
+ * The SIMD128 dgemv_/dger_ and the fused dlarf_ linked into lapack.wasm (wasm/lapack/blas2.c)
+ * against plain-loop oracles written from the reference BLAS/LAPACK definitions: transposes,
+ * increments (negative too), leading dimension > rows, alpha/beta special values, beta = 0
+ * ignoring NaN in y, dgemv's four-column blocks with a remainder, dlarf's both sides with
+ * trailing zeros in v and C.
  */
 import * as wasm from "../../wasm/lapack.wasm";
 import { Rng } from "../../src/linalg/mod.ts";
@@ -42,7 +44,12 @@ Deno.test("blas2: SIMD dgemv_ matches the reference definition", () => {
   const rng = new Rng(50);
   for (const trans of ["N", "T"]) {
     for (
-      const [m, n, lda, incx, incy] of [[7, 5, 9, 1, 1], [33, 17, 33, 2, -1], [1, 9, 3, -2, 3]]
+      const [m, n, lda, incx, incy] of [
+        [7, 5, 9, 1, 1],
+        [33, 17, 33, 2, -1],
+        [1, 9, 3, -2, 3],
+        [37, 11, 40, 1, 2],
+      ]
     ) {
       for (const [alpha, beta] of [[1.5, 0], [-0.5, 2], [0, 0.5], [1, 1]]) {
         const lenx = trans === "N" ? n! : m!, leny = trans === "N" ? m! : n!;
@@ -138,6 +145,55 @@ Deno.test("blas2: SIMD dger_ matches the reference definition", () => {
       assertAllClose(mem.read("a", a.length), expected, 1e-14, `dger ${m}×${n}`);
     } finally {
       mem.free();
+    }
+  }
+});
+
+Deno.test("blas2: fused dlarf_ applies H = I − τ v vᵀ like the reference definition", () => {
+  const rng = new Rng(52);
+  for (const side of ["L", "R"]) {
+    for (
+      const [m, n, ldc, incv, tau, zeroTail] of [
+        [9, 5, 11, 1, 1.3, 0],
+        [37, 13, 37, 1, 0.4, 3],
+        [6, 8, 7, 2, -0.9, 1],
+        [12, 7, 12, 3, 1.1, 2],
+        [5, 4, 5, 1, 0, 0],
+      ]
+    ) {
+      const len = side === "L" ? m! : n!;
+      const v = rng.normals(1 + (len - 1) * Math.abs(incv!));
+      // Trailing zeros in v (dlarf trims them) and, on the other side, zero columns or rows of C.
+      // Positive increments only, as LAPACK calls it (the reference trimming assumes them).
+      for (let i = len - zeroTail!; i < len; i++) v[idx(i, len, incv!)] = 0;
+      const c = rng.normals(ldc! * n!);
+      if (side === "L") c.fill(0, (n! - 1) * ldc!);
+      else for (let j = 0; j < n!; j++) c[m! - 1 + j * ldc!] = 0;
+      const vi = (i: number): number => v[idx(i, len, incv!)]!;
+      const expected = Float64Array.from(c);
+      for (let i = 0; i < m!; i++) {
+        for (let j = 0; j < n!; j++) {
+          // (H C)(i, j) = C(i, j) − τ v_i Σ_p v_p C(p, j);  (C H)(i, j) = C(i, j) − τ (Σ_p C(i, p) v_p) v_j
+          let s = 0;
+          if (side === "L") { for (let q = 0; q < m!; q++) s += vi(q) * c[q + j * ldc!]!; }
+          else for (let q = 0; q < n!; q++) s += c[i + q * ldc!]! * vi(q);
+          expected[i + j * ldc!] = c[i + j * ldc!]! - tau! * s * (side === "L" ? vi(i) : vi(j));
+        }
+      }
+      const mem = alloc({
+        ...intCells({ side: side.charCodeAt(0), m: m!, n: n!, ldc: ldc!, incv: incv! }),
+        tau: Float64Array.of(tau!),
+        v,
+        c,
+        work: new Float64Array(Math.max(m!, n!)),
+      });
+      try {
+        const p = mem.ptr;
+        wasm.dlarf_(p.side!, p.m!, p.n!, p.v!, p.incv!, p.tau!, p.c!, p.ldc!, p.work!, 1);
+        assertAllClose(mem.read("c", c.length), expected, 1e-13, `dlarf ${side} ${m}×${n}`);
+      } finally {
+        mem.free();
+      }
     }
   }
 });

@@ -1,7 +1,9 @@
 /*
  * SIMD128 drop-ins for the level-2 BLAS routines that dominate LAPACK's unblocked Householder
- * code paths (dgeqr2/dorg2r for thin QR, dlabrd inside dgebrd for the SVD): dgemv_ and dger_.
- * Linked instead of BLAS/SRC/dgemv.f and dger.f (see wasm/build.sh). Reference BLAS semantics
+ * code paths (dgeqr2/dorg2r for thin QR, dlarft, dlabrd inside dgebrd for the SVD): dgemv_ and
+ * dger_, plus LAPACK's dlarf_ (one reflector applied to a matrix), which for SIDE = 'L' fuses
+ * its dgemv and dger column by column so each column of C streams from memory once.
+ * Linked instead of BLAS/SRC/dgemv.f, dger.f and SRC/dlarf.f (see wasm/build.sh). Reference semantics
  * (column-major, Fortran by-reference arguments, hidden CHARACTER length last), including
  * beta == 0 never reading y and negative increments; no argument validation (LAPACK's internal
  * calls are well-formed). Plain SIMD128 multiply and add (no relaxed FMA), so results are the
@@ -32,6 +34,43 @@ static f64 dot_contig(const f64 *a, const f64 *x, int32_t m) {
   f64 r = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
   for (; i < m; i++) r += a[i] * x[i];
   return r;
+}
+
+/* out[c] = Σ a_c[i] * x[i] for four contiguous columns: x is loaded once for all four. */
+static void dot4_contig(const f64 *a0, const f64 *a1, const f64 *a2, const f64 *a3,
+                        const f64 *x, int32_t m, f64 out[4]) {
+  v128_t s0 = wasm_f64x2_splat(0), s1 = s0, s2 = s0, s3 = s0;
+  v128_t t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+  int32_t i = 0;
+  for (; i + 4 <= m; i += 4) {
+    const v128_t x0 = wasm_v128_load(x + i), x1 = wasm_v128_load(x + i + 2);
+    s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(wasm_v128_load(a0 + i), x0));
+    s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(wasm_v128_load(a1 + i), x0));
+    s2 = wasm_f64x2_add(s2, wasm_f64x2_mul(wasm_v128_load(a2 + i), x0));
+    s3 = wasm_f64x2_add(s3, wasm_f64x2_mul(wasm_v128_load(a3 + i), x0));
+    t0 = wasm_f64x2_add(t0, wasm_f64x2_mul(wasm_v128_load(a0 + i + 2), x1));
+    t1 = wasm_f64x2_add(t1, wasm_f64x2_mul(wasm_v128_load(a1 + i + 2), x1));
+    t2 = wasm_f64x2_add(t2, wasm_f64x2_mul(wasm_v128_load(a2 + i + 2), x1));
+    t3 = wasm_f64x2_add(t3, wasm_f64x2_mul(wasm_v128_load(a3 + i + 2), x1));
+  }
+  s0 = wasm_f64x2_add(s0, t0);
+  s1 = wasm_f64x2_add(s1, t1);
+  s2 = wasm_f64x2_add(s2, t2);
+  s3 = wasm_f64x2_add(s3, t3);
+  f64 r0 = wasm_f64x2_extract_lane(s0, 0) + wasm_f64x2_extract_lane(s0, 1);
+  f64 r1 = wasm_f64x2_extract_lane(s1, 0) + wasm_f64x2_extract_lane(s1, 1);
+  f64 r2 = wasm_f64x2_extract_lane(s2, 0) + wasm_f64x2_extract_lane(s2, 1);
+  f64 r3 = wasm_f64x2_extract_lane(s3, 0) + wasm_f64x2_extract_lane(s3, 1);
+  for (; i < m; i++) {
+    r0 += a0[i] * x[i];
+    r1 += a1[i] * x[i];
+    r2 += a2[i] * x[i];
+    r3 += a3[i] * x[i];
+  }
+  out[0] = r0;
+  out[1] = r1;
+  out[2] = r2;
+  out[3] = r3;
 }
 
 /* y[0..m) += t * a[0..m) (contiguous). */
@@ -102,7 +141,16 @@ void dgemv_(const char *trans, const int32_t *pm, const int32_t *pn, const f64 *
       }
     }
   } else {
-    for (int32_t j = 0, jy = ky; j < n; j++, jy += incy) {
+    int32_t j = 0, jy = ky;
+    if (incx == 1) {
+      for (; j + 4 <= n; j += 4) {
+        f64 s[4];
+        const f64 *col = a + (int64_t)j * lda;
+        dot4_contig(col, col + lda, col + 2 * (int64_t)lda, col + 3 * (int64_t)lda, x, m, s);
+        for (int c = 0; c < 4; c++, jy += incy) y[jy] += alpha * s[c];
+      }
+    }
+    for (; j < n; j++, jy += incy) {
       const f64 *col = a + (int64_t)j * lda;
       f64 s;
       if (incx == 1) {
@@ -133,5 +181,53 @@ void dger_(const int32_t *pm, const int32_t *pn, const f64 *palpha, const f64 *x
     } else {
       for (int32_t i = 0, ix = kx; i < m; i++, ix += incx) col[i] += x[ix] * t;
     }
+  }
+}
+
+int32_t iladlc_(const int32_t *m, const int32_t *n, const f64 *a, const int32_t *lda);
+int32_t iladlr_(const int32_t *m, const int32_t *n, const f64 *a, const int32_t *lda);
+
+/*
+ * LAPACK dlarf: C := H C (SIDE = 'L') or C H (SIDE = 'R'), H = I - tau v vᵀ, C m×n; WORK holds
+ * vᵀC or C v. Same trimming of trailing zeros in v and C as SRC/dlarf.f (ILADLC/ILADLR). For
+ * SIDE = 'L' with a contiguous v each column c_j gets w_j = c_jᵀv and then c_j -= tau w_j v while
+ * it is still in cache (one pass over C instead of two; the same operations as dgemv_('T') then
+ * dger_, except that dgemv_ sums four columns' dot products in a different order: the results
+ * agree to rounding). Other cases call those two.
+ */
+void dlarf_(const char *side, const int32_t *pm, const int32_t *pn, const f64 *v,
+            const int32_t *pincv, const f64 *ptau, f64 *c, const int32_t *pldc, f64 *work,
+            int32_t side_len) {
+  (void)side_len;
+  const int32_t m = *pm, n = *pn, incv = *pincv, ldc = *pldc;
+  const f64 tau = *ptau;
+  const int applyleft = *side == 'L' || *side == 'l';
+  int32_t lastv = 0, lastc = 0;
+  if (tau != 0) {
+    lastv = applyleft ? m : n;
+    int32_t i = incv > 0 ? (lastv - 1) * incv : 0; /* 0-based */
+    while (lastv > 0 && v[i] == 0) {
+      lastv--;
+      i -= incv;
+    }
+    lastc = applyleft ? iladlc_(&lastv, pn, c, pldc) : iladlr_(pm, &lastv, c, pldc);
+  }
+  if (lastv <= 0) return;
+  static const f64 one = 1, zero = 0;
+  static const int32_t inc1 = 1;
+  const f64 mtau = -tau;
+  if (applyleft && incv == 1) {
+    for (int32_t j = 0; j < lastc; j++) {
+      f64 *col = c + (int64_t)j * ldc;
+      const f64 w = dot_contig(col, v, lastv);
+      work[j] = w;
+      if (w != 0) axpy_contig(col, v, mtau * w, lastv);
+    }
+  } else if (applyleft) {
+    dgemv_("T", &lastv, &lastc, &one, c, pldc, v, pincv, &zero, work, &inc1, 1);
+    dger_(&lastv, &lastc, &mtau, v, pincv, work, &inc1, c, pldc);
+  } else {
+    dgemv_("N", &lastc, &lastv, &one, c, pldc, v, pincv, &zero, work, &inc1, 1);
+    dger_(&lastc, &lastv, &mtau, work, &inc1, v, pincv, c, pldc);
   }
 }
