@@ -162,3 +162,25 @@ for (const backend of BACKENDS) {
     assertOk(rowOrthoError(f.vt) <= 1e-12);
   });
 }
+
+Deno.test("LowRankProduct[lapack]: GPT-2 head shape, ill-conditioned and rank-deficient factors", () => {
+  // 769×64 · 64×769 as in a QK circuit: the blocked QR and the compact-WY application of Q to
+  // [Û; 0] (wasm/build.sh block sizes, lapackLowRankSvd) against the dense 769² dgesdd.
+  const rng = new Rng(8);
+  const a = gaussian(769, 64, rng), b = gaussian(64, 769, rng);
+  // Columns of a scaled over 8 decades (κ(a) ≈ 1e8); the last 8 rows of b zero (rank 56).
+  for (let i = 0; i < 769; i++) {
+    for (let j = 0; j < 64; j++) a.data[i * 64 + j]! *= 10 ** (-8 * j / 63);
+  }
+  b.data.fill(0, 56 * 769);
+  const p = new LowRankProduct(a, b);
+  const f = p.svd({ backend: "lapack" });
+  const dense = p.toDense();
+  const d = svd(dense, { backend: "lapack" });
+  assertEquals(f.rank, 56);
+  for (let i = 0; i < 64; i++) assertAlmostEquals(f.s[i]!, d.s[i]!, 1e-10 * d.s[0]!);
+  assertOk(reconstructionError(dense, f.u, f.s, f.vt) <= 1e-12 * frob(dense), "reconstruction");
+  assertOk(columnOrthoError(f.u) <= 1e-13, "u orthonormal");
+  assertOk(rowOrthoError(f.vt) <= 1e-13, "vt orthonormal");
+  assertOk(subspaceDistance(columns(d.u, 0, 8), columns(f.u, 0, 8)) <= 1e-9, "top-8 subspace");
+});
