@@ -391,8 +391,12 @@ export async function generateModel(
   return { dir, config, files, seed };
 }
 
-/** Tokenizer files for a generated model: GPT-2 style vocab/merges (+ tokenizer.json) or NeoX tokenizer.json. */
-function tokenizerFiles(arch: Architecture, dVocab: number): Record<string, string> {
+/**
+ * Tokenizer files for a generated model (file name → text): a byte-level BPE with `dVocab` ids
+ * learned on a built-in text, as `tokenizer.json` (+ GPT-2's `vocab.json`/`merges.txt`), with the
+ * special-token configs. Also the fuzz task's valid seeds.
+ */
+export function tokenizerFiles(arch: Architecture, dVocab: number): Record<string, string> {
   const { vocab, merges } = trainByteLevelBpe(dVocab - 1);
   const eot = "<|endoftext|>";
   const eotId = Object.keys(vocab).length;

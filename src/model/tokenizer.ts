@@ -90,6 +90,80 @@ function asRecord(value: unknown, what: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/** A BPE vocabulary maps tokens to non-negative integer ids (the library would accept any value). */
+function checkVocab(vocab: unknown, what: string): void {
+  for (const [token, id] of Object.entries(asRecord(vocab, what))) {
+    if (!Number.isSafeInteger(id) || (id as number) < 0) {
+      throw new ModelFormatError(
+        `${what} maps '${token}' to ${JSON.stringify(id)}; ids must be non-negative integers`,
+      );
+    }
+  }
+}
+
+/** The scalar options of a BPE model have the types the library assumes; `unk_token` is a token. */
+function checkBpeOptions(model: Record<string, unknown>, what: string): void {
+  const expect = (key: string, ok: (v: unknown) => boolean, type: string) => {
+    const value = model[key];
+    if (value !== undefined && value !== null && !ok(value)) {
+      throw new ModelFormatError(`${what}.${key} is ${JSON.stringify(value)}; expected ${type}`);
+    }
+  };
+  const isString = (v: unknown) => typeof v === "string";
+  const isBoolean = (v: unknown) => typeof v === "boolean";
+  expect("unk_token", isString, "a token of the vocabulary or null");
+  expect("continuing_subword_prefix", isString, "a string or null");
+  expect("end_of_word_suffix", isString, "a string or null");
+  expect("fuse_unk", isBoolean, "true or false");
+  expect("byte_fallback", isBoolean, "true or false");
+  expect("dropout", (v) => typeof v === "number" && v >= 0 && v <= 1, "a number in [0, 1] or null");
+  const unk = model["unk_token"];
+  if (
+    typeof unk === "string" && typeof (model["vocab"] as Record<string, unknown>)[unk] !== "number"
+  ) {
+    throw new ModelFormatError(`${what}.unk_token '${unk}' is not in the vocabulary`);
+  }
+}
+
+/** BPE merges: `"a b"` strings (tokenizers < 0.20) or `["a", "b"]` pairs (newer files). */
+function checkMerges(merges: unknown, what: string): void {
+  if (!Array.isArray(merges)) {
+    throw new ModelFormatError(`${what} must be a list of merges, got ${JSON.stringify(merges)}`);
+  }
+  merges.forEach((merge: unknown, i) => {
+    const parts = typeof merge === "string" ? merge.split(" ") : merge;
+    if (
+      !Array.isArray(parts) || parts.length !== 2 ||
+      !parts.every((p) => typeof p === "string" && p !== "")
+    ) {
+      throw new ModelFormatError(
+        `${what}[${i}] is ${JSON.stringify(merge)}; expected "a b" or ["a", "b"]`,
+      );
+    }
+  });
+}
+
+/** `added_tokens`, when present: objects with a non-negative integer `id` and a string `content`. */
+function checkAddedTokens(added: unknown, what: string): void {
+  if (added === undefined || added === null) return;
+  if (!Array.isArray(added)) {
+    throw new ModelFormatError(`${what} must be a list, got ${JSON.stringify(added)}`);
+  }
+  added.forEach((token: unknown, i) => {
+    const t = token as Partial<AddedTokenJson> | null;
+    if (
+      typeof t !== "object" || t === null || !Number.isSafeInteger(t.id) || t.id! < 0 ||
+      typeof t.content !== "string" || t.content === ""
+    ) {
+      throw new ModelFormatError(
+        `${what}[${i}] is ${
+          JSON.stringify(token)
+        }; expected {"id": non-negative integer, "content": text, ...}`,
+      );
+    }
+  });
+}
+
 /**
  * A tokenizer from the parsed contents of a Hugging Face `tokenizer.json` (any model type the
  * library supports; svlens tests BPE/ByteLevel/NFC as used by GPT-2 and GPT-NeoX).
@@ -112,6 +186,10 @@ export function tokenizerFromJson(json: unknown, name = "tokenizer.json"): Token
         `(GPT-2, GPT-NeoX/Pythia)`,
     );
   }
+  checkVocab(model["vocab"], `${name} 'model.vocab'`);
+  checkBpeOptions(model, `${name} 'model'`);
+  checkMerges(model["merges"], `${name} 'model.merges'`);
+  checkAddedTokens(root["added_tokens"], `${name} 'added_tokens'`);
   try {
     return new WrappedTokenizer(new HfTokenizer(root, {}));
   } catch (error) {
@@ -147,13 +225,7 @@ export function tokenizerFromVocabMerges(
   options: VocabMergesOptions = {},
 ): Tokenizer {
   const vocabRecord = asRecord(vocab, "vocab.json");
-  for (const [token, id] of Object.entries(vocabRecord)) {
-    if (!Number.isInteger(id) || (id as number) < 0) {
-      throw new ModelFormatError(
-        `vocab.json maps '${token}' to ${JSON.stringify(id)}; ids must be non-negative integers`,
-      );
-    }
-  }
+  checkVocab(vocabRecord, "vocab.json");
   const merges: string[] = [];
   const lines = mergesText.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
@@ -205,14 +277,18 @@ export function tokenizerFromVocabMerges(
   }, "vocab.json + merges.txt");
 }
 
-async function readJson(path: string): Promise<unknown | undefined> {
-  const text = await readTextIfExists(path);
-  if (text === undefined) return undefined;
+/** `JSON.parse` whose syntax errors are ModelFormatErrors naming the file. */
+export function parseJsonFile(text: string, path: string): unknown {
   try {
     return JSON.parse(text);
   } catch (error) {
     throw new ModelFormatError(`${path} is not valid JSON: ${(error as Error).message}`);
   }
+}
+
+async function readJson(path: string): Promise<unknown | undefined> {
+  const text = await readTextIfExists(path);
+  return text === undefined ? undefined : parseJsonFile(text, path);
 }
 
 /** The special tokens of `tokenizer_config.json` that exist in the vocabulary (id → text). */

@@ -1,6 +1,6 @@
 /**
  * Fuzzing of svlens's untrusted-input parsers: safetensors headers and files, PyTorch pickles
- * (inside torch.save zips) and config.json. Inputs are seeded mutations of valid files built in
+ * (inside torch.save zips), config.json and tokenizers (tokenizer.json, vocab.json + merges.txt). Inputs are seeded mutations of valid files built in
  * memory; the only acceptable outcomes are success or a typed svlens error
  * (ModelFormatError / UnsupportedArchitectureError). Anything else — TypeError, RangeError, a
  * crash — is a bug: the case is printed and the run fails.
@@ -14,6 +14,7 @@ import { unzipSync, zipSync } from "npm:fflate@0.8.3";
 import { ModelFormatError, UnsupportedArchitectureError } from "../../src/errors.ts";
 import { Rng } from "../../src/linalg/rng.ts";
 import { parseConfig } from "../../src/model/config.ts";
+import { tokenizerFiles } from "../../src/model/generate.ts";
 import {
   encodeSafetensors,
   readSafetensors,
@@ -21,6 +22,12 @@ import {
 } from "../../src/model/safetensors.ts";
 import { readTorchBin } from "../../src/model/torch_bin.ts";
 import { encodeTorchBin } from "../../src/model/torch_bin_write.ts";
+import {
+  parseJsonFile,
+  type Tokenizer,
+  tokenizerFromJson,
+  tokenizerFromVocabMerges,
+} from "../../src/model/tokenizer.ts";
 
 /** Counts of one fuzz target. */
 export interface TargetReport {
@@ -230,6 +237,57 @@ function mutateHeader(rng: Rng, file: Uint8Array): Uint8Array {
   return out;
 }
 
+/** Any object or array inside `root` (the places a structural mutation can hit). */
+function containers(root: unknown, out: Record<string, unknown>[] = []): Record<string, unknown>[] {
+  if (typeof root === "object" && root !== null) {
+    out.push(root as Record<string, unknown>);
+    // Vocabularies and merge lists are large: enter them but not every one of their entries.
+    for (const v of Object.values(root).slice(0, 24)) containers(v, out);
+  }
+  return out;
+}
+
+/** Structural mutations of a parsed tokenizer.json: odd values, deleted keys, odd entries. */
+function mutateTokenizerJson(rng: Rng, json: Record<string, unknown>): void {
+  const model = json.model as Record<string, unknown>;
+  const rounds = 1 + rng.int(3);
+  for (let r = 0; r < rounds; r++) {
+    switch (rng.int(4)) {
+      case 0: {
+        const where = containers(json).filter((o) => Object.keys(o).length > 0);
+        const target = where[rng.int(where.length)]!;
+        const keys = Object.keys(target);
+        target[keys[rng.int(keys.length)]!] = weird(rng);
+        break;
+      }
+      case 1: {
+        const where = containers(json).filter((o) => Object.keys(o).length > 0);
+        const target = where[rng.int(where.length)]!;
+        const keys = Object.keys(target);
+        delete target[keys[rng.int(keys.length)]!];
+        break;
+      }
+      case 2:
+        if (Array.isArray(model?.merges) && model.merges.length) {
+          model.merges[rng.int(model.merges.length)] =
+            [weird(rng), "a  b", "a b c", ["a"], ["Ġ", "t"], ""][rng.int(6)];
+        }
+        break;
+      default:
+        if (typeof model?.vocab === "object" && model.vocab !== null) {
+          const vocab = model.vocab as Record<string, unknown>;
+          const keys = Object.keys(vocab);
+          vocab[rng.int(3) ? keys[rng.int(keys.length)]! : "<unk>"] = weird(rng);
+        }
+    }
+  }
+}
+
+/** An accepted tokenizer must also encode and decode text without an untyped error. */
+function roundTrip(tokenizer: Tokenizer): void {
+  tokenizer.decode(tokenizer.encode("Hello world, 123 émoji 🙂 <|endoftext|> sorts 3 1 2"));
+}
+
 const enc = (s: string) => new TextEncoder().encode(s);
 const PICKLE_WORDS: Uint8Array[] = [
   enc("cposix\nsystem\n"),
@@ -264,6 +322,9 @@ export function fuzz(options: FuzzOptions): Record<string, TargetReport> {
     pickle: emptyReport(),
     torchZip: emptyReport(),
     config: emptyReport(),
+    tokenizerJson: emptyReport(),
+    tokenizerText: emptyReport(),
+    vocabMerges: emptyReport(),
   };
   const stWords = [
     enc('"dtype"'),
@@ -294,6 +355,9 @@ export function fuzz(options: FuzzOptions): Record<string, TargetReport> {
       rotary_pct: 0.25,
     },
   ];
+  const tokenizerSeeds = [tokenizerFiles("gpt2", 300), tokenizerFiles("gpt_neox", 300)];
+  const tokenizerWords = ['"id":', '"vocab":{', '"merges":[', '"type":"BPE"', "null", '"\\u0000"']
+    .map(enc);
   for (let i = 0; i < options.iterations; i++) {
     const st = stSeeds[rng.int(stSeeds.length)]!;
     const h = mutateHeader(rng, st);
@@ -322,6 +386,29 @@ export function fuzz(options: FuzzOptions): Record<string, TargetReport> {
     cfg[keys[rng.int(keys.length)]!] = weird(rng);
     if (rng.int(4) === 0) cfg.model_type = ["llama", "", 5, null, "gpt2"][rng.int(5)];
     run(reports.config, i, () => parseConfig(cfg));
+
+    const tokenizerSeed = tokenizerSeeds[rng.int(2)]!;
+    const json = JSON.parse(tokenizerSeed["tokenizer.json"]!) as Record<string, unknown>;
+    mutateTokenizerJson(rng, json);
+    run(reports.tokenizerJson, i, () => roundTrip(tokenizerFromJson(json)));
+    const text = new TextDecoder().decode(
+      mutateBytes(rng, enc(tokenizerSeed["tokenizer.json"]!), tokenizerWords),
+    );
+    run(
+      reports.tokenizerText,
+      i,
+      () => roundTrip(tokenizerFromJson(parseJsonFile(text, "tokenizer.json"))),
+    );
+    const gpt2 = tokenizerSeeds[0]!;
+    const vocab = JSON.parse(gpt2["vocab.json"]!) as Record<string, unknown>;
+    if (rng.int(2)) {
+      const keys = Object.keys(vocab);
+      vocab[keys[rng.int(keys.length)]!] = weird(rng);
+    }
+    const merges = new TextDecoder().decode(
+      mutateBytes(rng, enc(gpt2["merges.txt"]!), [enc(" "), enc("\n"), enc("\r\n")]),
+    );
+    run(reports.vocabMerges, i, () => roundTrip(tokenizerFromVocabMerges(vocab, merges)));
   }
   return reports;
 }

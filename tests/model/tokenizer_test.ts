@@ -7,6 +7,7 @@ import {
   tokenizerFromVocabMerges,
 } from "../../src/model/tokenizer.ts";
 import { ModelFormatError } from "../../src/errors.ts";
+import { tokenizerFiles } from "../../src/model/generate.ts";
 import { assertEquals, assertRejects, assertThrows } from "../_assert.ts";
 import { FIXTURES, HAS_FIXTURES, ROOT, runDeno, withTempDir } from "../_helpers.ts";
 
@@ -119,6 +120,39 @@ Deno.test("loadTokenizer: missing files and malformed input are typed errors", a
     /WordPiece.*not supported/,
   );
   assertThrows(() => tokenizerFromJson([1]), ModelFormatError, /JSON object/);
+});
+
+Deno.test("tokenizer.json: values the library would accept and then mis-encode are refused", () => {
+  // Each case was found by the fuzz task: accepted before, then encode returned ids that are not
+  // token ids (undefined, strings, 2^40) instead of failing.
+  const valid = () =>
+    JSON.parse(tokenizerFiles("gpt_neox", 300)["tokenizer.json"]!) as {
+      model: Record<string, unknown> & { vocab: Record<string, unknown>; merges: unknown[] };
+      added_tokens: Record<string, unknown>[];
+    };
+  assertEquals(tokenizerFromJson(valid()).vocabSize, 300);
+  const cases: [string, (json: ReturnType<typeof valid>) => void, RegExp][] = [
+    ["vocab id 1.5", (j) => (j.model.vocab["H"] = 1.5), /'model\.vocab' maps 'H' to 1\.5/],
+    ["vocab id as text", (j) => (j.model.vocab["H"] = "8"), /maps 'H' to "8"/],
+    ["unk_token not a token", (j) => (j.model.unk_token = -1), /unk_token is -1/],
+    ["unk_token missing", (j) => (j.model.unk_token = "<unk>"), /'<unk>' is not in the vocab/],
+    ["merge of three", (j) => (j.model.merges[0] = "a b c"), /merges'\[0\] is "a b c"/],
+    ["merges not a list", (j) => (j.model.merges = {} as unknown[]), /list of merges/],
+    ["added token id", (j) => (j.added_tokens[0]!.id = [8, 0]), /added_tokens'\[0\]/],
+    ["dropout", (j) => (j.model.dropout = 2), /dropout is 2; expected a number in \[0, 1\]/],
+  ];
+  for (const [, mutate, message] of cases) {
+    const json = valid();
+    mutate(json);
+    assertThrows(() => tokenizerFromJson(json), ModelFormatError, message);
+  }
+  // Merges as ["a", "b"] pairs (tokenizers ≥ 0.20 writes them so) are valid.
+  const pairs = valid();
+  pairs.model.merges = pairs.model.merges.map((m) => String(m).split(" "));
+  assertEquals(
+    tokenizerFromJson(pairs).encode("Hello world"),
+    tokenizerFromJson(valid()).encode("Hello world"),
+  );
 });
 
 Deno.test({
