@@ -161,9 +161,17 @@ export function pooledSummary(result: IoiSadResult): Record<string, number> {
   };
 }
 
+/**
+ * A table cell for a statistic rounded to `digits`, or "—" where there is none (NaN, or `null`
+ * after a JSON round trip: a head with no analysed firings).
+ */
+export function statCell(v: number | null | undefined, digits: number): number | string {
+  return typeof v === "number" && Number.isFinite(v) ? Number(v.toFixed(digits)) : "—";
+}
+
 /** One row of the per-head table (terminal and report). */
 export function headRow(s: HeadSummary): (string | number)[] {
-  const f = (v: number, d: number) => (Number.isFinite(v) ? Number(v.toFixed(d)) : "—");
+  const f = statCell;
   return [
     s.head,
     s.nFirings,

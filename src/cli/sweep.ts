@@ -28,6 +28,7 @@ import {
   sweepCurves,
 } from "../sad/mod.ts";
 import { parseCommandArgs } from "./_args.ts";
+import { statCell } from "./_sad_report.ts";
 import { modelArg } from "./_options.ts";
 import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
 import { USAGE as SAD_USAGE } from "./sad.ts";
@@ -213,10 +214,10 @@ export async function run(args: string[]): Promise<number> {
       c.x.map((x, i) => [
         c.head,
         x,
-        c.sparseness[i]!.toFixed(3),
-        c.rotatedSparseness[i]!.toFixed(3),
-        c.nRecon[i]!.toFixed(2),
-        c.rotatedNRecon[i]!.toFixed(2),
+        statCell(c.sparseness[i], 3),
+        statCell(c.rotatedSparseness[i], 3),
+        statCell(c.nRecon[i], 2),
+        statCell(c.rotatedNRecon[i], 2),
       ])
     );
     console.log(formatTable(["head", "step", "S", "rot S", "N_recon", "rot N_recon"], rows));

@@ -119,7 +119,7 @@ export interface SweepCurve {
   rotatedNRecon: number[];
 }
 
-/** Builds the per-head curves from records given in revision order. */
+/** Builds the per-head curves from records given in revision order (NaN where a head had no firings). */
 export function sweepCurves(records: readonly RevisionRecord[]): SweepCurve[] {
   const heads = [...new Set(records.flatMap((r) => r.heads.map((h) => h.head)))];
   return heads.map((head) => {
@@ -135,10 +135,12 @@ export function sweepCurves(records: readonly RevisionRecord[]): SweepCurve[] {
       const h = r.heads.find((s) => s.head === head);
       if (!h) return;
       c.x.push(r.step ?? i);
-      c.sparseness.push(h.svd.meanSparseness);
-      c.rotatedSparseness.push(h.rotated.meanSparseness);
-      c.nRecon.push(h.svd.meanNRecon);
-      c.rotatedNRecon.push(h.rotated.meanNRecon);
+      // A head with no analysed firings has NaN means, stored as null in the JSON record.
+      const value = (v: number | null) => v ?? NaN;
+      c.sparseness.push(value(h.svd.meanSparseness));
+      c.rotatedSparseness.push(value(h.rotated.meanSparseness));
+      c.nRecon.push(value(h.svd.meanNRecon));
+      c.rotatedNRecon.push(value(h.rotated.meanNRecon));
     });
     return c;
   });

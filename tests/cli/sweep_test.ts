@@ -155,6 +155,21 @@ Deno.test("svlens sweep: resumable after a kill; shards merge to the unsharded r
       },
     );
 
+    await t.step(
+      "a head with no firings: the terminal table shows — and the run succeeds",
+      async () => {
+        // τ = 1 selects no firing; before the fix the table crashed on the records' null means.
+        const out = `${tmp}/no-firings`;
+        const args = sweepArgs(model, out, ["--tau", "1"]).filter((a) => a !== "--json");
+        const r = await runCli(args, perms(model, out));
+        assertEquals(r.code, 0, r.stderr);
+        const rows = r.stdout.split("\n").filter((l) => /^0\.[01] /.test(l));
+        assertEquals(rows.length, 2 * REVS.length, r.stdout);
+        for (const row of rows) assertOk(row.includes("—"), row);
+        assertValidResults(JSON.parse(await Deno.readTextFile(`${out}/results.json`)));
+      },
+    );
+
     await t.step("other parameters into the same OUT are refused", async () => {
       const clash = await runCli(sweepArgs(model, clean, ["--seed", "9"]), perms(model, clean));
       assertEquals(clash.code, 1);
