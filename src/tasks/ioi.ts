@@ -217,8 +217,9 @@ export function generateIoiPrompts(options: IoiOptions = {}): IoiPrompt[] {
     const object = rng.choice(IOI_OBJECTS);
     const text = template.replaceAll("[PLACE]", place).replaceAll("[OBJECT]", object)
       .replaceAll("[A]", n1).replaceAll("[B]", n2);
-    // The authors classify by which name is mentioned first (ABBA: IO first).
-    const kind = text.indexOf(n1) < text.indexOf(n2) ? "ABBA" : "BABA";
+    // ABBA: the IO name is mentioned first. Read from the template, not the text: a name can be
+    // a prefix of the other ("Andre", "Andrew").
+    const kind = template.indexOf("[A]") < template.indexOf("[B]") ? "ABBA" : "BABA";
     prompts.push({
       text,
       io: n1,

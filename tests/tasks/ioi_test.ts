@@ -122,6 +122,10 @@ Deno.test("ABBA templates swap the first-clause names; kinds follow the first me
     assertOk(new Set([p.io, p.s, p.c]).size === 3 && IOI_NAMES.includes(p.io));
     assertOk(p.text.endsWith(" " + p.io));
   }
+  // A name that is a prefix of the other: text search would call this ABBA prompt BABA.
+  const andre = generateIoiPrompts({ n: 170, seed: 93 })[169]!;
+  assertEquals([andre.io, andre.s], ["Andrew", "Andre"]);
+  assertEquals(andre.kind, "ABBA");
 });
 
 /** A word-level tokenizer (" word" tokens, punctuation separate) with ids from a growing map. */
