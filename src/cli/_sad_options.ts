@@ -178,6 +178,7 @@ export interface SadOptionsContext {
 export function sadOptions(values: SadOptionValues, context: SadOptionsContext): SadOptions {
   const sadUsage = context.sadUsage ?? context.usage;
   const n = intOption("n", values.n, 128);
+  if (n < 1) throw new UsageError(`--n must be at least 1 (the number of IOI prompts), got ${n}`);
   const seed = intOption("seed", values.seed, 0);
   const rotationSeed = intOption("rotation-seed", values["rotation-seed"], seed);
   const heads = headsOption(context.heads);

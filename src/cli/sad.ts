@@ -8,7 +8,7 @@
  * @module
  */
 import { processWeights } from "../circuits/mod.ts";
-import { ModelFormatError, UsageError } from "../errors.ts";
+import { ModelFormatError, SvlensError, UsageError } from "../errors.ts";
 import { progress } from "../io/progress.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
@@ -91,6 +91,14 @@ export async function run(args: string[]): Promise<number> {
   const model = processWeights(loaded, { inPlace: true });
   const { nLayers, nHeads, dHead, rotaryDim } = model.config;
   checkBias(bias, rotary, rotaryDim);
+  for (const [l, h] of heads ?? []) {
+    if (l >= nLayers || h >= nHeads) {
+      throw new UsageError(
+        `--heads ${l}.${h} does not exist: ${modelId} has ${nLayers} layers × ${nHeads} heads ` +
+          `(layers 0–${nLayers - 1}, heads 0–${nHeads - 1})`,
+      );
+    }
+  }
   const total = heads?.length ?? nLayers * nHeads;
   const bar = progress("sad heads", total, { quiet: values.json === true });
   let result: IoiSadResult;
@@ -109,7 +117,9 @@ export async function run(args: string[]): Promise<number> {
       onHead: (l, h) => bar.tick(1, `${l}.${h}`),
     });
   } catch (error) {
-    if (error instanceof RangeError) throw new UsageError(error.message);
+    // The arguments were checked above; what remains (a prompt longer than the model's context,
+    // memory) is a failure of this run, reported in one line.
+    if (error instanceof RangeError) throw new SvlensError(error.message, { cause: error });
     throw error;
   }
   bar.done();

@@ -87,6 +87,9 @@ Deno.test("svlens sad: usage errors exit 2; a missing model exits 1", async () =
   const dest = await runCli(["sad", "x", "--bias", "destination"]);
   assertEquals(dest.code, 2);
   assertMatch(dest.stderr, /--bias destination .* needs --rotary per-offset/);
+  const zero = await runCli(["sad", "x", "--n", "0"]);
+  assertEquals(zero.code, 2);
+  assertMatch(zero.stderr, /--n must be at least 1/);
   const tmp = await Deno.makeTempDir();
   const missing = await runCli(["sad", `${tmp}/nope`, "--backend", "reference"], [
     `--allow-read=${tmp}`,
@@ -95,7 +98,7 @@ Deno.test("svlens sad: usage errors exit 2; a missing model exits 1", async () =
   await Deno.remove(tmp, { recursive: true });
 });
 
-Deno.test("svlens sad: --rotary per-offset --bias destination on a model without rotary exits 2", async () => {
+Deno.test("svlens sad: --bias destination on a model without rotary, or a head it lacks, exits 2", async () => {
   await withTempDir(async (tmp) => {
     const model = `${tmp}/gpt2`;
     await writeGpt2Dir(model, { nLayer: 1, nHead: 2, nEmbd: 16 });
@@ -105,6 +108,12 @@ Deno.test("svlens sad: --rotary per-offset --bias destination on a model without
     );
     assertEquals(r.code, 2, r.stderr);
     assertMatch(r.stderr, /no rotary embeddings/);
+    // a head the model does not have is a usage error too, named with the model's size
+    const head = await runCli(["sad", model, "--backend", "reference", "--heads", "0.1,5.0"], [
+      `--allow-read=${model}`,
+    ]);
+    assertEquals(head.code, 2, head.stderr);
+    assertMatch(head.stderr, /--heads 5\.0 does not exist: .* has 1 layers × 2 heads/);
   });
 });
 
