@@ -18,6 +18,7 @@ import { progress } from "../io/progress.ts";
 import { VERSION } from "../version.ts";
 import {
   hubCacheDir,
+  isCommitHash,
   readEnv,
   RepoCache,
   validateRepoFile,
@@ -194,6 +195,14 @@ async function fileMetadata(
     if (!commit || !etag) {
       throw new HubError(
         `${url}: the server sent no X-Repo-Commit/ETag headers; is HF_ENDPOINT (${r.endpoint}) a Hugging Face Hub?`,
+      );
+    }
+    // The commit names a cache folder: anything but a commit hash could point outside the cache.
+    if (!isCommitHash(commit)) {
+      throw new HubError(
+        `${url}: the server's X-Repo-Commit ${
+          JSON.stringify(commit.slice(0, 80))
+        } is not a 40-hex commit hash; is HF_ENDPOINT (${r.endpoint}) a Hugging Face Hub?`,
       );
     }
     const size = sizeText !== null && /^\d+$/.test(sizeText) ? Number(sizeText) : undefined;

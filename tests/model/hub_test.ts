@@ -151,6 +151,23 @@ Deno.test("hub: relative (renamed repo) and absolute (LFS CDN) redirects; unknow
   });
 });
 
+Deno.test("hub: a server whose X-Repo-Commit is not a commit hash is refused; nothing is written outside the cache", async () => {
+  await withHub(async (hub, tmp, repo) => {
+    // huggingface_hub refuses such paths too: the commit names the snapshots/ folder.
+    repo.refs["evil"] = "../../../escaped";
+    repo.commits["../../../escaped"] = repo.commits[COMMIT_B]!;
+    const o = { endpoint: hub.url, cacheDir: `${tmp}/cache/hub`, quiet: true, offline: false };
+    await assertRejects(
+      () => hfHubDownload(ID, "config.json", { ...o, revision: "evil" }),
+      HubError,
+      /X-Repo-Commit "\.\.\/\.\.\/\.\.\/escaped" is not a 40-hex commit hash/,
+    );
+    assertOk(hub.requests.some((r) => r.includes("/resolve/evil/config.json")), "asked the server");
+    await assertRejects(() => Deno.lstat(`${tmp}/escaped`), Deno.errors.NotFound);
+    await assertRejects(() => Deno.lstat(`${tmp}/cache/escaped`), Deno.errors.NotFound);
+  });
+});
+
 Deno.test("hub: offline mode with an empty cache fails clearly", async () => {
   await withHub(async (hub, tmp) => {
     await assertRejects(
