@@ -161,7 +161,8 @@ export function unpickle(bytes: Uint8Array, options: UnpickleOptions): PyValue {
     for (let i = 0; i < items.length; i += 2) (d as PyDict).map.set(items[i]!, items[i + 1]!);
   };
   const appendItems = (l: PyValue, items: PyValue[]) => {
-    if (Array.isArray(l)) l.push(...items);
+    // One at a time: push(...items) overflows the call stack on a long APPENDS.
+    if (Array.isArray(l)) { for (const x of items) l.push(x); }
     else if (l instanceof Set) { for (const x of items) l.add(x); }
     else fail(`APPEND(S) on a non-list at offset ${pos - 1}`);
   };

@@ -231,6 +231,17 @@ Deno.test("pickle: hand-built streams, refused opcodes, truncation and bad struc
   );
 });
 
+Deno.test("pickle: a 300,000-item APPENDS (a 300 KB stream) parses; it overflowed the call stack", () => {
+  const n = 300_000;
+  const stream = new Uint8Array(n + 6);
+  stream.set([0x80, 2, 0x5d, 0x28]); // PROTO 2, EMPTY_LIST, MARK
+  stream.fill(0x4e, 4, 4 + n); // NONE × n
+  stream.set([0x65, 0x2e], 4 + n); // APPENDS, STOP
+  const list = unpickle(stream, { globals: new Map() });
+  assertEquals((list as unknown[]).length, n);
+  assertEquals((list as unknown[])[n - 1], null);
+});
+
 Deno.test("torch_bin: non-zip, legacy and broken archives are refused", () => {
   assertThrows(() => readTorchBin(new Uint8Array([1, 2, 3, 4])), ModelFormatError, /not a zip/);
   assertThrows(
