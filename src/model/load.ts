@@ -8,6 +8,7 @@
  * @module
  */
 import { ModelFormatError } from "../errors.ts";
+import { openShard } from "./_shard.ts";
 import { exists } from "../io/exists.ts";
 import { readConfig } from "./config.ts";
 import { convertHfWeights, type StateDict, stateDictFromMap } from "./hf_weights.ts";
@@ -105,9 +106,8 @@ async function readTorchShards(indexPath: string, dir: string): Promise<StateDic
         `${indexPath}: shard ${JSON.stringify(shard)} is not a plain file name`,
       );
     }
-    for (
-      const [k, v] of await readTorchBin(await Deno.readFile(`${dir}/${shard}`), `${dir}/${shard}`)
-    ) {
+    const bytes = await openShard(indexPath, dir, shard, (path) => Deno.readFile(path));
+    for (const [k, v] of readTorchBin(bytes, `${dir}/${shard}`)) {
       all.set(k, v);
     }
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { ModelFormatError } from "../errors.ts";
+import { openShard } from "./_shard.ts";
 import {
   type DecodeOptions,
   decodeTensor,
@@ -180,7 +181,7 @@ export class ShardedSafetensors implements TensorSource {
         }
         let file = shards.get(shard);
         if (!file) {
-          file = await SafetensorsFile.open(`${dir}/${shard}`);
+          file = await openShard(indexPath, dir, shard, (path) => SafetensorsFile.open(path));
           shards.set(shard, file);
         }
         if (!file.entry(tensor)) {

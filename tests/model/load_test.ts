@@ -5,6 +5,7 @@ import { encodeSafetensors, readSafetensors } from "../../src/model/safetensors.
 import { assertAllClose, assertEquals, assertOk, assertRejects, assertThrows } from "../_assert.ts";
 import { FIXTURES, HAS_FIXTURES, HAS_NUMPY, runDeno, withTempDir } from "../_helpers.ts";
 import { generateModel } from "../../src/model/generate.ts";
+import { readTorchBin } from "../../src/model/torch_bin.ts";
 
 Deno.test("config: GPT-2 and GPT-NeoX configs normalise like TransformerLens", () => {
   const gpt2 = parseConfig({
@@ -284,6 +285,49 @@ Deno.test("load: missing tensors, wrong shapes and missing files give clear erro
     await assertRejects(() => loadModel(dir), ModelFormatError, /not a GPT-2 checkpoint/);
     await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ model_type: "bert" }));
     await assertRejects(() => loadModel(dir), UnsupportedArchitectureError, /gpt2, gpt_neox/);
+  });
+});
+
+Deno.test("load: sharded checkpoints whose index names a missing shard say so (safetensors and .bin)", async () => {
+  await withTempDir(async (dir) => {
+    await generateModel(dir, {
+      architecture: "gpt2",
+      nLayers: 1,
+      nHeads: 2,
+      dModel: 8,
+      dVocab: 300,
+      nCtx: 4,
+      pytorch: true,
+    });
+    const whole = await loadModel(dir);
+    // One real shard holding every tensor, and a second shard the index names but that is absent.
+    // safetensors first: model.safetensors would be preferred over the .bin files
+    const cases = [["safetensors", "model.safetensors"], ["bin", "pytorch_model.bin"]] as const;
+    for (const [kind, file] of cases) {
+      const bytes = await Deno.readFile(`${dir}/${file}`);
+      const names = [
+        ...(kind === "bin" ? readTorchBin(bytes) : readSafetensors(bytes).tensors).keys(),
+      ];
+      const shard1 = `${kind}-00001-of-00002.${kind}`;
+      await Deno.rename(`${dir}/${file}`, `${dir}/${shard1}`);
+      const index = `${dir}/${file.replace(/\.(bin|safetensors)$/, ".$1.index.json")}`;
+      const map = Object.fromEntries(names.map((n) => [n, shard1]));
+      await Deno.writeTextFile(index, JSON.stringify({ weight_map: map }));
+      const sharded = await loadModel(dir);
+      assertEquals(sharded.weightFile, index.slice(dir.length + 1));
+      assertEquals([...sharded.weights.keys()], [...whole.weights.keys()]);
+      for (const [name, t] of whole.weights) assertEquals(sharded.weights.get(name)!.data, t.data);
+      map[names[0]!] = `${kind}-00002-of-00002.${kind}`;
+      await Deno.writeTextFile(index, JSON.stringify({ weight_map: map }));
+      await assertRejects(
+        () => loadModel(dir),
+        ModelFormatError,
+        new RegExp(
+          `index\\.json names the shard ${kind}-00002-of-00002\\.${kind}, which is missing`,
+        ),
+      );
+      await Deno.remove(index);
+    }
   });
 });
 
