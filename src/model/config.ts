@@ -123,9 +123,17 @@ export function parseConfig(json: unknown, source = "config.json"): ModelConfig 
       source,
     );
     const dHead = dModel / nHeads;
+    // Newer transformers write rope_theta and partial_rotary_factor inside rope_parameters.
+    const ropeParams = typeof cfg.rope_parameters === "object" && cfg.rope_parameters !== null
+      ? cfg.rope_parameters as Json
+      : undefined;
+    const ropeType = ropeParams?.rope_type ?? ropeParams?.type;
+    if (ropeType !== undefined && ropeType !== "default") {
+      refuse(source, `rope_parameters.rope_type ${JSON.stringify(ropeType)} (only "default")`);
+    }
     const rotaryPct = field(
-      cfg,
-      ["rotary_pct", "partial_rotary_factor"],
+      { rope_parameters_partial: ropeParams?.partial_rotary_factor, ...cfg },
+      ["rotary_pct", "partial_rotary_factor", "rope_parameters_partial"],
       0.25,
       fraction,
       "a number in [0, 1]",
@@ -138,9 +146,6 @@ export function parseConfig(json: unknown, source = "config.json"): ModelConfig 
     if (ropeScaling !== undefined && ropeScaling !== null) {
       refuse(source, `rope_scaling ${JSON.stringify(ropeScaling)}`);
     }
-    const ropeParams = typeof cfg.rope_parameters === "object" && cfg.rope_parameters !== null
-      ? cfg.rope_parameters as Json
-      : undefined;
     config = {
       architecture: "gpt_neox",
       nLayers: field(cfg, ["num_hidden_layers"], undefined, posInt, "a positive integer", source),
@@ -155,7 +160,6 @@ export function parseConfig(json: unknown, source = "config.json"): ModelConfig 
       // HF GPTNeoXAttention: rotary_ndims = int(head_size * rotary_pct).
       rotaryDim: Math.floor(dHead * rotaryPct),
       rotaryBase: field(
-        // Newer transformers write rope_theta, at top level or inside rope_parameters.
         { rope_parameters_theta: ropeParams?.rope_theta, ...cfg },
         ["rotary_emb_base", "rope_theta", "rope_parameters_theta"],
         10000,
@@ -175,6 +179,13 @@ export function parseConfig(json: unknown, source = "config.json"): ModelConfig 
   if (!Number.isInteger(config.dHead)) {
     throw new ModelFormatError(
       `${source}: hidden size ${config.dModel} is not divisible by ${config.nHeads} heads`,
+    );
+  }
+  if (config.architecture === "gpt_neox" && config.rotaryDim === 0) {
+    // GPT-NeoX has no learned position embeddings: without rotary it has no position at all.
+    throw new ModelFormatError(
+      `${source}: rotary dimension 0 (d_head ${config.dHead} × rotary_pct); a GPT-NeoX model ` +
+        "needs rotary_pct > 0 for positions (Pythia uses 0.25)",
     );
   }
   if (config.rotaryDim % 2 !== 0) {

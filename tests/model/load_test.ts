@@ -85,6 +85,24 @@ Deno.test("config: GPT-2 and GPT-NeoX configs normalise like TransformerLens", (
     }).rotaryBase,
     500,
   );
+  // transformers ≥ 4.56 style: theta and the rotary fraction inside rope_parameters.
+  const neox = { model_type: "gpt_neox", hidden_size: 64, num_attention_heads: 2 };
+  const sized = { ...neox, num_hidden_layers: 1, vocab_size: 5 };
+  const nested = parseConfig({
+    ...sized,
+    rope_parameters: { rope_type: "default", rope_theta: 123, partial_rotary_factor: 0.5 },
+  });
+  assertEquals([nested.rotaryDim, nested.rotaryBase], [16, 123]);
+  assertThrows(
+    () => parseConfig({ ...sized, rope_parameters: { rope_type: "linear", factor: 4 } }),
+    UnsupportedArchitectureError,
+    /rope_type "linear"/,
+  );
+  assertThrows(
+    () => parseConfig({ ...sized, rotary_pct: 0 }),
+    ModelFormatError,
+    /rotary dimension 0 .* needs rotary_pct > 0/,
+  );
 });
 
 Deno.test("config: unsupported architectures and malformed values are refused clearly", () => {
