@@ -168,6 +168,19 @@ Deno.test("hub: a server whose X-Repo-Commit is not a commit hash is refused; no
   });
 });
 
+Deno.test("hub: a huggingface_hub partial download (<etag>.incomplete) is left alone", async () => {
+  await withHub(async (hub, tmp) => {
+    const cacheDir = `${tmp}/cache`;
+    const etag = await sha256Hex(await Deno.readFile(`${tmp}/B/model.safetensors`));
+    const partial = `${cacheDir}/${repoFolderName(ID)}/blobs/${etag}.incomplete`;
+    await Deno.mkdir(`${cacheDir}/${repoFolderName(ID)}/blobs`, { recursive: true });
+    await Deno.writeFile(partial, new Uint8Array([1, 2, 3]));
+    const m = await loadModel(ID, { endpoint: hub.url, cacheDir, quiet: true, offline: false });
+    assertEquals(m.commit, COMMIT_B);
+    assertEquals(await Deno.readFile(partial), new Uint8Array([1, 2, 3]));
+  });
+});
+
 Deno.test("hub: offline mode with an empty cache fails clearly", async () => {
   await withHub(async (hub, tmp) => {
     await assertRejects(
