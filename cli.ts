@@ -73,13 +73,17 @@ export async function main(args: string[]): Promise<number> {
     const { run } = await command.load();
     return await run(rest);
   } catch (error) {
-    return reportError(error);
+    return reportError(error, name);
   }
 }
 
-function reportError(error: unknown): number {
+function reportError(error: unknown, command: string): number {
   if (error instanceof UsageError) {
-    console.error(`error: ${error.message}`);
+    // Errors from parsing carry the usage already; value checks point to it.
+    const usage = error.message.includes("\nusage: ")
+      ? ""
+      : `\n(svlens ${command} --help shows the usage)`;
+    console.error(`error: ${error.message}${usage}`);
     return 2;
   }
   if (error instanceof SvlensError) {

@@ -33,6 +33,11 @@ export function parseCommandArgs<T extends OptionSpec>(
   }
 }
 
+/** Printed after the table when `--out` was not given (writing needs that permission). */
+export const NO_OUT_NOTE =
+  "nothing written: add --out DIR (and --allow-write=DIR --allow-read=DIR) for results.json, " +
+  "arrays.safetensors and report.html";
+
 /** Parses a non-negative integer option, naming the option in the error. */
 export function intOption(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;

@@ -14,7 +14,7 @@ import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { formatTable, writeRun } from "../report/mod.ts";
 import { HEAD_TYPES, type IoiSadResult, sadOnIoi } from "../sad/mod.ts";
-import { parseCommandArgs } from "./_args.ts";
+import { NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
 import { modelArg } from "./_options.ts";
 import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
 import {
@@ -178,7 +178,7 @@ export async function run(args: string[]): Promise<number> {
       `${result.analysed.length}/${result.prompts.length} prompts; forward ` +
         `${(result.timings.forwardMs / 1000).toFixed(1)} s, decomposition ` +
         `${(result.timings.decompositionMs / 1000).toFixed(1)} s` +
-        (values.out ? `; wrote ${values.out}/results.json, report.html` : ""),
+        (values.out ? `; wrote ${values.out}/results.json, report.html` : `\n${NO_OUT_NOTE}`),
     );
   }
   return 0;

@@ -36,7 +36,7 @@ import type { Model } from "../model/types.ts";
 import type { ArrayEntry, Figure, RunResults } from "../report/types.ts";
 import { formatTable } from "../report/table.ts";
 import { writeRun } from "../report/write_run.ts";
-import { headsOption, intOption, parseCommandArgs } from "./_args.ts";
+import { headsOption, intOption, NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
 import { modelArg } from "./_options.ts";
 
 /** The usage text printed with `--help` and on usage errors. */
@@ -462,7 +462,7 @@ export async function run(args: string[]): Promise<number> {
       `; processing: ${values.raw ? "none" : "TransformerLens default"}; ${scaleNote}` +
       (values.out !== undefined
         ? `\nwrote ${values.out}/results.json, arrays.safetensors, report.html`
-        : ""),
+        : `\n${NO_OUT_NOTE}`),
   );
   return 0;
 }

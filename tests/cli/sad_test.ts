@@ -129,5 +129,12 @@ Deno.test("svlens sad with the default onnx backend runs under its documented pe
     const json = JSON.parse(r.stdout);
     assertEquals(json.heads.map((h: { head: string }) => h.head), ["0.1"]);
     assertEquals(json.parameters.backend, "onnx");
+    // Without --out (and --json) the table ends by saying nothing was written and how to.
+    const table = await runCli(
+      ["sad", model, "--n", "2", "--heads", "0.1", "--backend", "reference"],
+      [`--allow-read=${model}`],
+    );
+    assertEquals(table.code, 0, table.stderr);
+    assertMatch(table.stdout, /nothing written: add --out DIR \(and --allow-write=DIR/);
   });
 });
