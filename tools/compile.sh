@@ -6,13 +6,15 @@
 # The binary gets these Deno permissions baked in; override with SVLENS_PERMISSIONS, e.g.
 #   SVLENS_PERMISSIONS="--allow-read=$HOME/models,out --allow-write=out" tools/compile.sh
 # Default: read/write anywhere the user points it (model dirs, --out dirs, the HF cache), the
-# Hugging Face Hub and its CDN hosts, and the environment variables svlens reads.
+# Hugging Face Hub and its CDN hosts (wildcards: the redirect hosts change, as in the README),
+# and the environment variables svlens reads.
 set -euo pipefail
+set -f # the permission list holds * host wildcards: no globbing
 cd "$(dirname "$0")/.."
 DENO="${DENO:-$PWD/node_modules/.bin/deno}"
 OUT="${1:-svlens}"
 PERMISSIONS="${SVLENS_PERMISSIONS:---allow-read --allow-write \
---allow-net=huggingface.co,cdn-lfs.huggingface.co,cdn-lfs-us-1.hf.co,cas-bridge.xethub.hf.co \
+--allow-net=huggingface.co,*.huggingface.co,*.hf.co \
 --allow-env=HF_TOKEN,HF_HOME,HF_HUB_CACHE,HF_ENDPOINT,HF_HUB_OFFLINE,XDG_CACHE_HOME,HOME}"
 mkdir -p "$(dirname "$OUT")"
 ORT=node_modules/onnxruntime-web/dist
