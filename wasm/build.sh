@@ -49,19 +49,21 @@ LAPACK_VERSION=3.11.0
 tools=(flang-new-19 clang-19 wasm-ld-19 dpkg-source)
 
 log() { echo "build.sh: $*" >&2; }
+# apt needs root: run it directly as root, through sudo where that works without a password.
+if [ "$(id -u)" = 0 ]; then SUDO=""; elif sudo -n true 2>/dev/null; then SUDO="sudo -n"; else SUDO=none; fi
 
 # 1. Tools.
 missing=0
 for t in "${tools[@]}"; do command -v "$t" >/dev/null || missing=1; done
 if [ ! -f /usr/lib/wasm32-wasi/libc.a ]; then missing=1; fi
 if [ "$missing" = 1 ]; then
-  if [ "$(id -u)" != 0 ]; then
+  if [ "$SUDO" = none ]; then
     log "missing tools; run as root or: apt-get install flang-19 clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc dpkg-dev"
     exit 1
   fi
   log "installing the toolchain with apt-get"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+  $SUDO apt-get update -qq
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
     flang-19 clang-19 lld-19 libclang-rt-19-dev-wasm32 wasi-libc dpkg-dev >/dev/null
 fi
 builtins="$(clang-19 -print-resource-dir)/lib/wasi/libclang_rt.builtins-wasm32.a"
@@ -78,22 +80,22 @@ if [ ! -f "$src/SRC/dgesdd.f" ]; then
     grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/
   }
   if ! has_deb_src; then
-    if [ "$(id -u)" != 0 ]; then
+    if [ "$SUDO" = none ]; then
       log "no deb-src apt entry; run once as root (or add a deb-src line for Debian bookworm)"
       exit 1
     fi
     if [ -f /etc/apt/sources.list.d/debian.sources ]; then
       # The deb822 twin of the machine's own Debian source, with Types: deb-src.
-      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
-        >/etc/apt/sources.list.d/svlens-deb-src.sources
+      sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources |
+        $SUDO tee /etc/apt/sources.list.d/svlens-deb-src.sources >/dev/null
     else
-      grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' \
-        >/etc/apt/sources.list.d/svlens-deb-src.list
+      grep -E '^deb ' /etc/apt/sources.list | sed 's/^deb /deb-src /' |
+        $SUDO tee /etc/apt/sources.list.d/svlens-deb-src.list >/dev/null
     fi
     log "added a deb-src apt entry"
-    apt-get update -qq
-  elif [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
+    $SUDO apt-get update -qq
+  elif [ "$SUDO" != none ]; then
+    $SUDO apt-get update -qq
   fi
   log "fetching Debian's lapack source package"
   (cd "$build" && apt-get source -qq "lapack" >/dev/null 2>&1) || {
