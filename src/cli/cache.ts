@@ -27,8 +27,9 @@ import { backendOption, modelArg } from "./_options.ts";
 
 /** The usage line printed with `--help` and on usage errors. */
 export const USAGE: string = [
-  `usage: svlens cache MODEL (--text "..." | --tokens 1,2,3) [--names PATTERN,...] [--raw]`,
-  "                    [--backend onnx|reference] [--revision R] --out FILE.safetensors [--json]",
+  `usage: svlens cache MODEL (--text "..." | --tokens 1,2,3) [--prepend-bos] [--names PATTERN,...]`,
+  "                    [--raw] [--backend onnx|reference] [--revision R] --out FILE.safetensors",
+  "                    [--json]",
   "",
   "  MODEL         a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer),",
   "                or a Hub id (gpt2, EleutherAI/pythia-160m) read from / downloaded into the",
@@ -36,6 +37,9 @@ export const USAGE: string = [
   "  --revision R  Hub revision (branch, tag, commit, e.g. step1000)",
   "  --text        the prompt as text (tokenized with the model's tokenizer, no BOS added)",
   "  --tokens      the prompt as comma-separated token ids",
+  "  --prepend-bos put the tokenizer's <|endoftext|> (BOS of GPT-2 and Pythia) first, as",
+  "                TransformerLens's run_with_cache(text) does by default (the IOI/SAD prompts",
+  "                of the paper have no BOS, hence off by default)",
   "  --names       hooks to save: TransformerLens names or * globs, comma-separated",
   "                (default: every hook; e.g. 'blocks.*.ln1.hook_normalized,blocks.*.attn.hook_pattern')",
   "  --raw         unprocessed weights (default: TransformerLens's default processing:",
@@ -50,6 +54,7 @@ const OPTIONS = {
   tokens: { type: "string" },
   names: { type: "string" },
   raw: { type: "boolean" },
+  "prepend-bos": { type: "boolean" },
   backend: { type: "string" },
   revision: { type: "string" },
   out: { type: "string" },
@@ -66,6 +71,19 @@ function parseTokens(value: string): number[] {
     }
     return n;
   });
+}
+
+/** The id of `<|endoftext|>`, GPT-2's and Pythia's BOS token, in the model's tokenizer. */
+async function bosId(loaded: { tokenizer?: { dir: string } }, modelId: string): Promise<number> {
+  const id = loaded.tokenizer &&
+    (await loadTokenizer(loaded.tokenizer.dir)).tokenToId("<|endoftext|>");
+  if (id === undefined) {
+    throw new ModelFormatError(
+      `${modelId}: no <|endoftext|> token in the tokenizer for --prepend-bos; ` +
+        "put the BOS id first in --tokens instead",
+    );
+  }
+  return id;
 }
 
 /** Runs `svlens cache` with the arguments after the command name; returns the exit status. */
@@ -97,6 +115,7 @@ export async function run(args: string[]): Promise<number> {
     tokens = (await loadTokenizer(loaded.tokenizer.dir)).encode(values.text!);
     if (tokens.length === 0) throw new UsageError(`--text '${values.text}' encodes to no tokens`);
   }
+  if (values["prepend-bos"]) tokens = [await bosId(loaded, modelId), ...tokens];
   const model = values.raw ? loaded : processWeights(loaded, { inPlace: true });
   let cache;
   try {

@@ -310,5 +310,18 @@ Deno.test({
         throw new Error(`LNPre row ${t}: mean ${mean}, mean square ${ms}, scale² ${s2}`);
       }
     }
+    // --prepend-bos puts <|endoftext|> first, as TransformerLens's run_with_cache(text) does.
+    const bos = await runCli(
+      ["cache", dir, "--text", text, "--prepend-bos", "--backend", "reference", "--json"]
+        .concat(["--names", "blocks.0.attn.hook_pattern", "--out", `${out}/bos.safetensors`]),
+      [`--allow-read=${dir},${out}`, `--allow-write=${out}`],
+    );
+    assertEquals(bos.code, 0, bos.stderr);
+    const eot = (await loadTokenizer(dir)).tokenToId("<|endoftext|>")!;
+    assertEquals(JSON.parse(bos.stdout).tokens, [eot, ...tokens]);
+    const withBos = await runWithCache(loaded, [[eot, ...tokens]], { backend: "reference" });
+    const n = "blocks.0.attn.hook_pattern";
+    const got = readSafetensors(await Deno.readFile(`${out}/bos.safetensors`)).tensors.get(n)!;
+    assertClose(got.data as Float32Array, withBos.get(n)!.data, 2e-5, 0, "pattern with BOS");
   },
 });
