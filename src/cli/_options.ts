@@ -1,9 +1,11 @@
 /**
- * Option checks shared by the model commands (`cache`, `sad`, `sweep`): the one MODEL
- * positional and `--backend`.
+ * Option checks shared by the model commands (`svd`, `cache`, `sad`, `sweep`): the one MODEL
+ * positional, `--backend` and `--processing`.
  * @module
  */
+import { TL_DEFAULT_PROCESSING } from "../circuits/process.ts";
 import { UsageError } from "../errors.ts";
+import { NO_PROCESSING, type Processing } from "../model/types.ts";
 import type { Backend } from "../runtime/mod.ts";
 
 /** The single MODEL positional; a usage error (with `usage`) for none or several. */
@@ -21,4 +23,46 @@ export function backendOption(value: string | undefined, usage: string): Backend
     throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${usage}`);
   }
   return backend;
+}
+
+/** TransformerLens's `from_pretrained` flag names → svlens's processing fields. */
+const PROCESSING_FLAGS: Readonly<Record<string, keyof Processing>> = {
+  fold_ln: "foldLayerNorm",
+  center_writing_weights: "centerWritingWeights",
+  center_unembed: "centerUnembed",
+  fold_value_biases: "foldValueBiases",
+};
+
+/**
+ * Parses `--processing` (TransformerLens's flag names, comma-separated, or `none` / `default`)
+ * together with `--raw` (= none). Default: TransformerLens's default, all four on.
+ */
+export function processingOption(
+  value: string | undefined,
+  raw: boolean | undefined,
+  usage: string,
+): Processing {
+  if (raw && value !== undefined && value !== "none") {
+    throw new UsageError(`--raw means --processing none; got both --raw and --processing ${value}`);
+  }
+  if (raw || value === "none") return { ...NO_PROCESSING };
+  if (value === undefined || value === "default") return { ...TL_DEFAULT_PROCESSING };
+  const chosen = { ...NO_PROCESSING };
+  for (const item of value.split(",").map((s) => s.trim())) {
+    const field = PROCESSING_FLAGS[item];
+    if (field === undefined) {
+      throw new UsageError(
+        `--processing takes ${Object.keys(PROCESSING_FLAGS).join(", ")} (comma-separated), ` +
+          `none or default; got '${item}'\n${usage}`,
+      );
+    }
+    chosen[field] = true;
+  }
+  return chosen;
+}
+
+/** A processing record as TransformerLens flag names (for results and summaries). */
+export function processingNames(processing: Processing): string {
+  const on = Object.entries(PROCESSING_FLAGS).filter(([, field]) => processing[field]);
+  return on.length === 0 ? "none" : on.map(([name]) => name).join(",");
 }

@@ -1,5 +1,5 @@
 /**
- * `svlens cache MODEL (--text "..." | --tokens 1,2,3) [--names PATTERN,...] [--raw]
+ * `svlens cache MODEL (--text "..." | --tokens 1,2,3) [--names PATTERN,...] [--processing P|--raw]
  * [--backend onnx|reference] --out FILE.safetensors`: runs the model on one prompt and writes
  * the captured activations as safetensors, one tensor per TransformerLens hook name, shaped as
  * in TransformerLens (batch 1).
@@ -23,13 +23,13 @@ import { formatTable } from "../report/table.ts";
 import { runWithCache } from "../runtime/mod.ts";
 import { VERSION } from "../version.ts";
 import { parseCommandArgs } from "./_args.ts";
-import { backendOption, modelArg } from "./_options.ts";
+import { backendOption, modelArg, processingNames, processingOption } from "./_options.ts";
 
 /** The usage line printed with `--help` and on usage errors. */
 export const USAGE: string = [
   `usage: svlens cache MODEL (--text "..." | --tokens 1,2,3) [--prepend-bos] [--names PATTERN,...]`,
-  "                    [--raw] [--backend onnx|reference] [--revision R] --out FILE.safetensors",
-  "                    [--json]",
+  "                    [--processing P|--raw] [--backend onnx|reference] [--revision R]",
+  "                    --out FILE.safetensors [--json]",
   "",
   "  MODEL         a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer),",
   "                or a Hub id (gpt2, EleutherAI/pythia-160m) read from / downloaded into the",
@@ -42,8 +42,9 @@ export const USAGE: string = [
   "                of the paper have no BOS, hence off by default)",
   "  --names       hooks to save: TransformerLens names or * globs, comma-separated",
   "                (default: every hook; e.g. 'blocks.*.ln1.hook_normalized,blocks.*.attn.hook_pattern')",
-  "  --raw         unprocessed weights (default: TransformerLens's default processing:",
-  "                fold LN, centre writing weights, centre unembed, fold value biases)",
+  "  --processing  TransformerLens weight processing: fold_ln, center_writing_weights,",
+  "                center_unembed, fold_value_biases (comma-separated), none, or default (all four)",
+  "  --raw         = --processing none (raw Hugging Face weights)",
   "  --backend     onnx (onnxruntime-web, default) or reference (pure TypeScript)",
   "  --out         output .safetensors file (written atomically)",
   "  --json        print only a JSON summary on stdout",
@@ -54,6 +55,7 @@ const OPTIONS = {
   tokens: { type: "string" },
   names: { type: "string" },
   raw: { type: "boolean" },
+  processing: { type: "string" },
   "prepend-bos": { type: "boolean" },
   backend: { type: "string" },
   revision: { type: "string" },
@@ -99,6 +101,7 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError(`--out FILE.safetensors is required\n${USAGE}`);
   }
   const backend = backendOption(values.backend, USAGE);
+  const processing = processingOption(values.processing, values.raw, USAGE);
   const names = values.names?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const tokensArg = values.tokens === undefined ? undefined : parseTokens(values.tokens);
 
@@ -116,7 +119,7 @@ export async function run(args: string[]): Promise<number> {
     if (tokens.length === 0) throw new UsageError(`--text '${values.text}' encodes to no tokens`);
   }
   if (values["prepend-bos"]) tokens = [await bosId(loaded, modelId), ...tokens];
-  const model = values.raw ? loaded : processWeights(loaded, { inPlace: true });
+  const model = processWeights(loaded, { ...processing, inPlace: true });
   let cache;
   try {
     cache = await runWithCache(model, [tokens], { names, backend });
@@ -135,9 +138,7 @@ export async function run(args: string[]): Promise<number> {
     svlens_version: VERSION,
     model: modelId,
     tokens: JSON.stringify(tokens),
-    processing: values.raw
-      ? "none"
-      : "fold_ln,center_writing_weights,center_unembed,fold_value_biases",
+    processing: processingNames(processing),
     backend,
     attn_scores: "q·k/sqrt(d_head), masked -inf",
   };

@@ -19,13 +19,11 @@ import {
   iterateHeadSvds,
   type LeadingTriplets,
   leadingTriplets,
-  NO_PROCESSING,
   processWeights,
   QK_BIAS_NOTES,
   QK_BIASES,
   type QkBias,
   readoutTriplets,
-  TL_DEFAULT_PROCESSING,
   type TripletReadout,
 } from "../circuits/mod.ts";
 import { ModelFormatError, UsageError } from "../errors.ts";
@@ -37,13 +35,13 @@ import type { ArrayEntry, Figure, RunResults } from "../report/types.ts";
 import { formatTable } from "../report/table.ts";
 import { writeRun } from "../report/write_run.ts";
 import { headsOption, intOption, NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
-import { modelArg } from "./_options.ts";
+import { modelArg, processingNames, processingOption } from "./_options.ts";
 
 /** The usage text printed with `--help` and on usage errors. */
 export const USAGE: string = [
   "usage: svlens svd MODEL [--revision R] [--circuit qk|ov|qk,ov] [--bias VARIANT] [--heads L.H,...]",
-  "                  [--top-k N] [--readout N] [--rotary-offset D] [--raw] [--offline] [--out DIR]",
-  "                  [--json]",
+  "                  [--top-k N] [--readout N] [--rotary-offset D] [--processing P|--raw]",
+  "                  [--offline] [--out DIR] [--json]",
   "",
   "  MODEL            a Hugging Face-layout model directory (config.json, model.safetensors, tokenizer),",
   "                   or a Hub id (gpt2, EleutherAI/pythia-160m) read from / downloaded into the",
@@ -60,8 +58,10 @@ export const USAGE: string = [
   "                   (default 1; 0 = none)",
   "  --rotary-offset D  rotary models, QK: SVD of the per-offset Ω_Δ (Δ = query − key position)",
   "                   instead of the position-independent Ω",
-  "  --raw            no weight processing (default: TransformerLens's: fold LN, centre writing",
-  "                   weights, centre unembed, fold value biases)",
+  "  --processing P   TransformerLens weight processing: fold_ln, center_writing_weights,",
+  "                   center_unembed, fold_value_biases (comma-separated), none, or default",
+  "                   (all four, TransformerLens's from_pretrained default)",
+  "  --raw            = --processing none (raw Hugging Face weights)",
   "  --out DIR        write DIR/results.json, DIR/arrays.safetensors, DIR/report.html",
   "  --json           print only a JSON summary on stdout",
   "",
@@ -77,6 +77,7 @@ const OPTIONS = {
   readout: { type: "string" },
   "rotary-offset": { type: "string" },
   raw: { type: "boolean" },
+  processing: { type: "string" },
   offline: { type: "boolean" },
   out: { type: "string" },
   json: { type: "boolean" },
@@ -276,6 +277,7 @@ export async function run(args: string[]): Promise<number> {
   const topK = intOption("top-k", values["top-k"], 10);
   const readoutVectors = intOption("readout", values.readout, 1);
   const rotaryOffset = parseOffset(values["rotary-offset"]);
+  const processing = processingOption(values.processing, values.raw, USAGE);
   const requested = headsOption(values.heads);
   const quiet = values.json === true;
 
@@ -317,7 +319,7 @@ export async function run(args: string[]): Promise<number> {
   }
   lap("load");
   dropUnused(loaded);
-  const model = processWeights(loaded, values.raw ? NO_PROCESSING : { inPlace: true });
+  const model = processWeights(loaded, { ...processing, inPlace: true });
   lap("process");
   // One thread: starting matmulF32's worker pool costs ~2 s of CPU, more than a second thread
   // saves on the readout's one product per circuit (measured on GPT-2 small).
@@ -368,7 +370,6 @@ export async function run(args: string[]): Promise<number> {
   }
   const seconds = (performance.now() - started) / 1000;
 
-  const processing = values.raw ? { ...NO_PROCESSING } : { ...TL_DEFAULT_PROCESSING };
   const headJson = all.map((h, i) => ({
     circuit: h.circuit,
     layer: h.layer,
@@ -459,7 +460,7 @@ export async function run(args: string[]): Promise<number> {
   console.log(
     `${all.length} head SVDs in ${seconds.toFixed(2)} s` +
       (circuits.includes("qk") ? `; QK bias: ${bias}` : "") +
-      `; processing: ${values.raw ? "none" : "TransformerLens default"}; ${scaleNote}` +
+      `; processing: ${processingNames(processing)}; ${scaleNote}` +
       (values.out !== undefined
         ? `\nwrote ${values.out}/results.json, arrays.safetensors, report.html`
         : `\n${NO_OUT_NOTE}`),

@@ -284,6 +284,48 @@ Deno.test("svlens svd: rotary per-offset Ω_0 equals the position-independent Ω
   });
 });
 
+Deno.test("svlens svd --processing: each TransformerLens step acts on the circuit it should", async () => {
+  await withDir(async (dir) => {
+    const model = `${dir}/model`;
+    await writeHfModel(model, "gpt2", 5);
+    const sigmas = async (...extra: string[]) => {
+      const r = await runCli(
+        ["svd", model, "--circuit", "qk,ov", "--heads", "0.1,1.2", "--json", ...extra],
+        [`--allow-read=${model}`],
+      );
+      assertEquals(r.code, 0, r.stderr);
+      const json = JSON.parse(r.stdout);
+      const of = (c: string) =>
+        json.heads.filter((h: { circuit: string }) => h.circuit === c).flatMap((
+          h: { singularValues: number[] },
+        ) => h.singularValues);
+      return { qk: of("qk"), ov: of("ov"), processing: json.processing };
+    };
+    const all = await sigmas();
+    const raw = await sigmas("--raw");
+    const foldLn = await sigmas("--processing", "fold_ln");
+    const foldCentre = await sigmas("--processing", "fold_ln,center_writing_weights");
+    assertEquals(foldLn.processing, {
+      foldLayerNorm: true,
+      centerWritingWeights: false,
+      centerUnembed: false,
+      foldValueBiases: false,
+    });
+    // QK reads through LN only: folding it is all that changes Ω.
+    assertAllClose(foldLn.qk, all.qk, 1e-9 * all.qk[0]!, "QK: fold_ln only vs default");
+    assertOk(raw.qk.some((s: number, i: number) => Math.abs(s - all.qk[i]!) > 1e-3 * all.qk[0]!));
+    // OV writes to the residual: centring W_O changes it; value biases and W_U do not.
+    assertOk(
+      foldLn.ov.some((s: number, i: number) => Math.abs(s - all.ov[i]!) > 1e-3 * all.ov[0]!),
+    );
+    assertAllClose(foldCentre.ov, all.ov, 1e-9 * all.ov[0]!, "OV: fold_ln + centring vs default");
+    for (const bad of [["--processing", "fold_ln,bogus"], ["--raw", "--processing", "fold_ln"]]) {
+      const r = await runCli(["svd", model, ...bad], [`--allow-read=${model}`]);
+      assertEquals(r.code, 2, r.stderr);
+    }
+  });
+});
+
 Deno.test("svlens svd: usage errors exit 2, missing model exits 1, no write without --out", async () => {
   await withDir(async (dir) => {
     const model = `${dir}/model`;
