@@ -88,16 +88,35 @@ export function ortThreads(): number | undefined {
 interface Cached {
   graph: BuiltGraph;
   session: ort.InferenceSession;
+  /** Runs in progress; an evicted session is released when the last one ends. */
+  busy: number;
+  evicted: boolean;
 }
+
+/**
+ * Sessions kept per model, most recently used last. Each holds its own copy of the weights in
+ * onnxruntime's one heap (4 GiB at most), so a loop over many hook sets must not keep them all.
+ */
+export const MAX_SESSIONS_PER_MODEL = 2;
 
 const sessions = new WeakMap<Model, Map<string, Promise<Cached>>>();
 
+function evict(cached: Promise<Cached>): void {
+  cached.then(async (entry) => {
+    entry.evicted = true;
+    if (entry.busy === 0) await entry.session.release();
+  }).catch(() => {}); // a session that failed to build has nothing to release
+}
+
+/** The session for `hooks` (built on first use), counted busy: the caller must decrement. */
 async function sessionFor(model: Model, hooks: ReadonlySet<string>): Promise<Cached> {
   let perModel = sessions.get(model);
   if (perModel === undefined) sessions.set(model, perModel = new Map());
   const key = [...hooks].sort().join("\n");
   let cached = perModel.get(key);
-  if (cached === undefined) {
+  if (cached !== undefined) {
+    perModel.delete(key); // re-inserted below as the most recently used
+  } else {
     cached = (async () => {
       await initOrt();
       const graph = buildGraph(model, { hooks });
@@ -116,12 +135,24 @@ async function sessionFor(model: Model, hooks: ReadonlySet<string>): Promise<Cac
       const session = heap === undefined ? await create() : await withOrtHeap(heap, create);
       // Neither the serialised model nor the weight views are needed once the session holds
       // its own copies.
-      return { graph: { ...graph, bytes: new Uint8Array(0), externalData: [] }, session };
+      const lean = { ...graph, bytes: new Uint8Array(0), externalData: [] };
+      return { graph: lean, session, busy: 0, evicted: false };
     })();
-    perModel.set(key, cached);
-    cached.catch(() => perModel.delete(key));
+    const building = cached;
+    building.catch(() => {
+      if (perModel.get(key) === building) perModel.delete(key);
+    });
   }
-  return await cached;
+  perModel.set(key, cached);
+  for (const [oldKey, old] of perModel) {
+    if (perModel.size <= MAX_SESSIONS_PER_MODEL) break;
+    perModel.delete(oldKey);
+    evict(old);
+  }
+  // Counted in the same continuation that receives it, so no eviction can release it before.
+  const entry = await cached;
+  entry.busy++;
+  return entry;
 }
 
 /** The additive mask `[B, 1, T, T]`: 0 where key ≤ query and key < the prompt's length. */
@@ -188,8 +219,15 @@ export async function onnxForward(
   keep: ReadonlySet<string>,
 ): Promise<Map<string, Tensor>> {
   if (keep.size === 0) return new Map();
-  const { graph, session } = await sessionFor(model, keep);
-  const results = await session.run(feeds(model, batch, graph.inputs));
+  const entry = await sessionFor(model, keep); // counted busy
+  const { graph, session } = entry;
+  let results: ort.InferenceSession.OnnxValueMapType;
+  try {
+    results = await session.run(feeds(model, batch, graph.inputs));
+  } finally {
+    entry.busy--;
+    if (entry.evicted && entry.busy === 0) await session.release();
+  }
   const cache = new Map<string, Tensor>();
   for (const name of graph.outputs) {
     const t = results[name];

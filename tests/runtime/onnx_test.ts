@@ -13,7 +13,11 @@ import {
   releaseSessions,
   runWithCache,
 } from "../../src/runtime/mod.ts";
-import { cachedSessionCount, ortWasmPath } from "../../src/runtime/onnx_session.ts";
+import {
+  cachedSessionCount,
+  MAX_SESSIONS_PER_MODEL,
+  ortWasmPath,
+} from "../../src/runtime/onnx_session.ts";
 import { buildGraph } from "../../src/runtime/onnx_graph.ts";
 import type { Model, ModelConfig } from "../../src/model/types.ts";
 import { runDeno } from "../_helpers.ts";
@@ -126,6 +130,22 @@ Deno.test({
       [1, 1, 50],
     );
     assertEquals(cachedSessionCount(model), 2, "one session per distinct hook set, reused");
+    // A third hook set evicts (and releases) the least recently used session; running that
+    // set again rebuilds it and gives the same numbers.
+    const pattern0 = "blocks.0.attn.hook_pattern";
+    await runWithCache(model, [[2, 3]], { names: [pattern0], backend: "onnx" });
+    assertEquals(cachedSessionCount(model), MAX_SESSIONS_PER_MODEL);
+    const again = await runWithCache(model, prompts, {
+      names,
+      backend: "onnx",
+      logitPositions: "last",
+    });
+    for (const [name, t] of ref) {
+      if (!(closeness(again.get(name)!.data, t.data, ATOL, RTOL).ratio <= 1)) {
+        throw new Error(`after eviction: ${name}`);
+      }
+    }
+    assertEquals(cachedSessionCount(model), MAX_SESSIONS_PER_MODEL);
     await releaseSessions(model);
     assertEquals(cachedSessionCount(model), 0, "released");
   },
