@@ -1,6 +1,6 @@
 /**
  * Golden test: the real trained GPT-nano (minGPT, llm-viz fixture) must reproduce every recorded
- * activation of its batch-3 forward pass. Tolerance: |Δ| ≤ 2e-5 + 1e-4·|expected| (float32 work;
+ * activation of its batch-3 forward pass (qkv as hook_q|k|v side by side, probs as softmax(logits)). Tolerance: |Δ| ≤ 2e-5 + 1e-4·|expected| (float32 work;
  * the observed maximum is printed), masked scores exactly -Infinity.
  */
 import { runWithCache } from "../../src/runtime/mod.ts";
@@ -73,6 +73,20 @@ export async function checkGolden(backend: "onnx" | "reference"): Promise<void> 
       }`,
     );
   }
+  // minGPT's fused c_attn output: per position [q | k | v], each with the heads side by side.
+  const qkv = new Float32Array(partials.get("qkv")!.data.length);
+  const d = model.config.dModel;
+  ["q", "k", "v"].forEach((name, part) => {
+    const hook = cache.get(`blocks.0.attn.hook_${name}`)!.data; // [B, T, H, d_head] = [B, T, d]
+    for (let bt = 0; bt < hook.length / d; bt++) {
+      qkv.set(hook.subarray(bt * d, (bt + 1) * d), bt * 3 * d + part * d);
+    }
+  });
+  report.push(
+    `qkv:${
+      assertClose(qkv, partials.get("qkv")!.data, ATOL, RTOL, "qkv → hook_q|k|v").toExponential(1)
+    }`,
+  );
   const probs = softmaxRows(cache.get("logits")!.data, 3);
   report.push(
     `probs:${

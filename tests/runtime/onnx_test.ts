@@ -55,6 +55,7 @@ const CASES: Array<[string, ModelConfig, { fold?: boolean; noBiases?: boolean }]
     {},
   ],
   ["pythia no biases LNPre", neoxConfig({ nLayers: 2 }), { fold: true, noBiases: true }],
+  ["neox sequential residual", neoxConfig({ parallelResidual: false, nLayers: 2 }), {}],
 ];
 
 for (const [label, config, opts] of CASES) {

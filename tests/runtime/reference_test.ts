@@ -31,6 +31,7 @@ const ORACLE_CASES: Array<[string, ModelConfig, { fold?: boolean; noBiases?: boo
   ["pythia rotary_pct 1.0", neoxConfig({ rotaryPct: 1.0 }), {}],
   ["pythia no biases, LNPre", neoxConfig({ nLayers: 3 }), { fold: true, noBiases: true }],
   ["gpt2 with exact gelu", gpt2Config({ act: "gelu" }), {}],
+  ["neox sequential residual", neoxConfig({ parallelResidual: false, nLayers: 2 }), {}],
 ];
 
 for (const [label, config, opts] of ORACLE_CASES) {
