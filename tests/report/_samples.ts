@@ -90,18 +90,27 @@ export function everyFigure(): Figure[] {
 
 /** A sample run for `command` in the shape its CLI writes (see schema/results.schema.json). */
 export function sampleRun(command: RunCommand): RunResults {
+  // One basis's statistics as `svlens sad` writes them (src/cli/_sad_report.ts).
+  const stats = (meanNRecon: number, meanSparseness: number) => ({
+    meanNRecon,
+    medianNRecon: Math.round(meanNRecon),
+    histogram: [6, 4, 2],
+    meanSparseness,
+    medianSparseness: meanSparseness,
+  });
   const heads = [{
     head: "9.6",
     nFirings: 12,
     nDropped: 0,
-    meanNRecon: 1.5,
-    medianNRecon: 1,
-    histogram: [6, 4, 2],
+    ...stats(1.5, 0.4),
+    rotated: stats(2.5, 0.7),
+    canonical: { type: "name-mover", n: 1, svd: stats(1, 0.3), rotated: stats(3, 0.8) },
   }];
   type Shape = {
     parameters: Record<string, unknown>;
     summary: Record<string, unknown>;
     heads?: unknown;
+    curves?: unknown;
   };
   const shapes: Record<RunCommand, Shape> = {
     toy: {
@@ -117,7 +126,15 @@ export function sampleRun(command: RunCommand): RunResults {
       ],
     },
     sad: {
-      parameters: { model: "gpt2", task: "ioi", n: 8, seed: 7, tau: 0.5, heads: ["9.6"] },
+      parameters: {
+        model: "gpt2",
+        task: "ioi",
+        n: 8,
+        seed: 7,
+        rotationSeed: 7,
+        tau: 0.5,
+        heads: ["9.6"],
+      },
       summary: { prompts: 8, analysedPrompts: 8, heads },
     },
     sweep: {
@@ -126,9 +143,19 @@ export function sampleRun(command: RunCommand): RunResults {
         revisions: ["step1000", "step2000"],
         n: 8,
         seed: 7,
+        rotationSeed: 7,
+        tau: "1/m",
         heads: "all",
       },
-      summary: { revisions: 2, done: 2, pending: [], curves: [] },
+      summary: { revisions: 2, done: 2, pending: [] },
+      curves: [{
+        head: "9.6",
+        x: [1000, 2000],
+        sparseness: [0.5, 0.4],
+        rotatedSparseness: [0.6, 0.6],
+        nRecon: [2, 1.5],
+        rotatedNRecon: [3, NaN], // written as null: no analysed firing
+      }],
     },
   };
   return {

@@ -50,3 +50,63 @@ Deno.test("per-command rules: toy/sad need a seed, svd/sad/sweep name the model"
   delete (sweep.parameters as Record<string, unknown>).revisions;
   assertOk(resultsErrors(sweep).some((e) => e.includes("revisions")));
 });
+
+type Json = Record<string, unknown>;
+const sadHead = (o: Json): Json => ((o.summary as Json).heads as Json[])[0]!;
+const sweepCurve = (o: Json): Json => (o.curves as Json[])[0]!;
+
+/** Mutations of a valid sad / sweep results.json that the schema must reject, by error path. */
+const INCOMPLETE: [string, "sad" | "sweep", (o: Json) => void, RegExp][] = [
+  ["sad head without the rotation control", "sad", (o) => delete sadHead(o).rotated, /rotated/],
+  [
+    "sad rotation control without its sparseness",
+    "sad",
+    (o) => delete (sadHead(o).rotated as Json).meanSparseness,
+    /\/rotated .*meanSparseness/,
+  ],
+  [
+    "sad head without its mean sparseness",
+    "sad",
+    (o) => delete sadHead(o).meanSparseness,
+    /heads\/0 .*meanSparseness/,
+  ],
+  [
+    "sad without the rotation seed",
+    "sad",
+    (o) => delete (o.parameters as Json).rotationSeed,
+    /rotationSeed/,
+  ],
+  [
+    "sad canonical pair without its rotated basis",
+    "sad",
+    (o) => delete (sadHead(o).canonical as Json).rotated,
+    /canonical .*rotated/,
+  ],
+  ["sad histogram of non-counts", "sad", (o) => (sadHead(o).histogram = [0.5]), /histogram/],
+  ["sad tau out of range", "sad", (o) => ((o.parameters as Json).tau = 2), /tau/],
+  ["sweep without curves", "sweep", (o) => delete o.curves, /curves/],
+  [
+    "sweep curve without the rotated N_recon",
+    "sweep",
+    (o) => delete sweepCurve(o).rotatedNRecon,
+    /rotatedNRecon/,
+  ],
+  ["sweep curve with a string", "sweep", (o) => (sweepCurve(o).nRecon = ["1"]), /nRecon\/0/],
+  ["sweep curve head id", "sweep", (o) => (sweepCurve(o).head = "L9H6"), /curves\/0\/head/],
+  [
+    "sweep with pending revisions",
+    "sweep",
+    (o) => ((o.summary as Json).pending = ["step2000"]),
+    /pending/,
+  ],
+];
+
+for (const [name, command, mutate, pattern] of INCOMPLETE) {
+  Deno.test(`schema rejects an incomplete ${command} run: ${name}`, () => {
+    const o = roundTrip(storeResults(sampleRun(command)));
+    assertEquals(resultsErrors(o), [], "the sample is valid before the mutation");
+    mutate(o);
+    const errors = resultsErrors(o);
+    assertOk(errors.some((e) => pattern.test(e)), errors.join("\n") || "no error");
+  });
+}
