@@ -41,7 +41,8 @@ dl.kv { display: grid; grid-template-columns: repeat(auto-fill, minmax(270px, 1f
 .kv-item.wide { grid-column: 1 / -1; justify-content: flex-start; }
 .kv-item dt { font-weight: 600; min-width: 0; overflow-wrap: anywhere; } .kv-item dd { margin: 0; text-align: right;
   font-variant-numeric: tabular-nums; white-space: nowrap; }
-.kv-item.wide dd { text-align: left; white-space: normal; word-break: break-word; }
+.kv-item.wide dt { flex: none; }
+.kv-item.wide dd { text-align: left; white-space: normal; word-break: break-word; min-width: 0; }
 `;
 
 function valueHtml(v: unknown): { html: string; wide: boolean } {
