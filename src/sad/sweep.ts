@@ -77,30 +77,89 @@ export interface RevisionRecord {
   heads: HeadSummary[];
   /** Milliseconds spent loading, in the forward pass and in the decompositions. */
   timings: { loadMs: number; forwardMs: number; decompositionMs: number };
+  /**
+   * Every revision of the sweep the record was computed for (`--merge` takes the revision list
+   * from here when `--revisions` is not given); absent in records of earlier svlens versions.
+   */
+  sweepRevisions?: string[];
+  /** The shard that computed the record, `i/n` (`0/1` unsharded); absent in earlier records. */
+  shard?: string;
+  /**
+   * Where the checkpoints were read from: the Hub id, or the local MODEL directory's resolved
+   * path. Not a parameter: a resumed sweep reuses only records of the same MODEL, but shards
+   * computed from copies at other paths merge. Absent in earlier records.
+   */
+  modelSource?: string;
 }
 
-/** Checks that `value` is a record of this sweep (by `parametersKey`); throws otherwise. */
+/**
+ * Checks that `value` (read from `path`) has the shape of a sweep record for `revision`, whatever
+ * its parameters; throws otherwise.
+ */
+export function parseRecord(value: unknown, revision: string, path: string): RevisionRecord {
+  const r = value as Partial<RevisionRecord> | null;
+  const strings = (v: unknown) => Array.isArray(v) && v.every((s) => typeof s === "string");
+  if (
+    !r || r.kind !== "svlens-sweep-revision" || r.revision !== revision ||
+    !Array.isArray(r.heads) || typeof r.parametersKey !== "string" ||
+    (r.sweepRevisions !== undefined && !strings(r.sweepRevisions)) ||
+    (r.shard !== undefined && typeof r.shard !== "string") ||
+    (r.modelSource !== undefined && typeof r.modelSource !== "string")
+  ) {
+    throw new SvlensError(
+      `${path} is not an svlens sweep record for ${revision}; delete it to recompute`,
+    );
+  }
+  return r as RevisionRecord;
+}
+
+function show(value: unknown): string {
+  return value === undefined ? "absent" : JSON.stringify(value);
+}
+
+/**
+ * The sweep parameters that differ between two parameter keys (`RevisionRecord.parametersKey`),
+ * each as `name: A vs B`.
+ *
+ * @example
+ * ```ts
+ * import { parameterDifferences } from "./sweep.ts";
+ * parameterDifferences('{"n":8,"seed":0}', '{"n":16,"seed":0}'); // ["n: 8 vs 16"]
+ * ```
+ */
+export function parameterDifferences(a: string, b: string): string[] {
+  let pa: Record<string, unknown>, pb: Record<string, unknown>;
+  try {
+    pa = JSON.parse(a);
+    pb = JSON.parse(b);
+  } catch {
+    return a === b ? [] : [`parametersKey: ${a} vs ${b}`];
+  }
+  const names = [...new Set([...Object.keys(pa ?? {}), ...Object.keys(pb ?? {})])];
+  return names
+    .filter((k) => JSON.stringify(pa?.[k]) !== JSON.stringify(pb?.[k]))
+    .map((k) => `${k}: ${show(pa?.[k])} vs ${show(pb?.[k])}`);
+}
+
+/**
+ * Checks that `value` is a record of this sweep (by `parametersKey`); throws otherwise, naming
+ * the parameters that differ.
+ */
 export function checkRecord(
   value: unknown,
   revision: string,
   key: string,
   path: string,
 ): RevisionRecord {
-  const r = value as Partial<RevisionRecord> | null;
-  if (
-    !r || r.kind !== "svlens-sweep-revision" || r.revision !== revision || !Array.isArray(r.heads)
-  ) {
-    throw new SvlensError(
-      `${path} is not an svlens sweep record for ${revision}; delete it to recompute`,
-    );
-  }
+  const r = parseRecord(value, revision, path);
   if (r.parametersKey !== key) {
     throw new SvlensError(
-      `${path} was computed with different sweep parameters (${r.parametersKey}); use a new ` +
-        "--out directory or delete the revisions/ folder",
+      `${path} was computed with different sweep parameters (record vs this run: ${
+        parameterDifferences(r.parametersKey, key).join("; ")
+      }); use a new --out directory or delete the revisions/ folder`,
     );
   }
-  return r as RevisionRecord;
+  return r;
 }
 
 /** Per-head curves over revisions: x = step (or index), mean sparseness / N_recon per basis. */

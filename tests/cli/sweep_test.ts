@@ -1,4 +1,5 @@
-import { assertEquals, assertOk } from "../_assert.ts";
+import { assertEquals, assertMatch, assertOk } from "../_assert.ts";
+import { exists } from "../../src/io/exists.ts";
 import { ROOT, runCli, withTempDir } from "../_helpers.ts";
 import { assertValidResults } from "../report/_schema.ts";
 import { writeGpt2Dir } from "./_gpt2_dir.ts";
@@ -98,20 +99,102 @@ Deno.test("svlens sweep: resumable after a kill; shards merge to the unsharded r
       assertEquals(await comparable(resumed), await comparable(clean));
     });
 
-    await t.step("two shards merged equal the unsharded run", async () => {
-      const a = `${tmp}/a`, b = `${tmp}/b`, merged = `${tmp}/merged`;
-      const ra = await runCli(sweepArgs(model, a, ["--shard", "0/2"]), perms(model, a));
-      assertEquals(ra.code, 0, ra.stderr);
-      assertEquals(JSON.parse(ra.stdout).pending, ["step10", "step30"]);
-      const rb = await runCli(sweepArgs(model, b, ["--shard", "1/2"]), perms(model, b));
-      assertEquals(rb.code, 0, rb.stderr);
+    await t.step(
+      "shards computed from copies of MODEL at different paths merge to the unsharded run",
+      async () => {
+        // Shard 1/2 runs "on another machine": the same checkpoints under another path.
+        const elsewhere = `${tmp}/machine2/ckpt`;
+        for (const rev of ["step10", "step30"]) {
+          await Deno.mkdir(`${elsewhere}/${rev}`, { recursive: true });
+          for (const entry of Deno.readDirSync(`${model}/${rev}`)) {
+            await Deno.copyFile(
+              `${model}/${rev}/${entry.name}`,
+              `${elsewhere}/${rev}/${entry.name}`,
+            );
+          }
+        }
+        const a = `${tmp}/a`, b = `${tmp}/b`, merged = `${tmp}/merged`;
+        const ra = await runCli(sweepArgs(model, a, ["--shard", "0/2"]), perms(model, a));
+        assertEquals(ra.code, 0, ra.stderr);
+        assertEquals(JSON.parse(ra.stdout).pending, ["step10", "step30"]);
+        const rb = await runCli(sweepArgs(elsewhere, b, ["--shard", "1/2"]), perms(elsewhere, b));
+        assertEquals(rb.code, 0, rb.stderr);
+        const record = JSON.parse(await Deno.readTextFile(`${b}/revisions/step10.json`));
+        assertEquals(record.modelSource, await Deno.realPath(elsewhere));
+        assertEquals(JSON.parse(record.parametersKey).model, "ckpt", "the name, not the path");
+        // No MODEL and no SAD options: the parameters and the revision list come from the records.
+        const m = await runCli(
+          ["sweep", "--merge", "--from", `${a},${b}`, "--out", merged, "--json"],
+          [`--allow-read=${a},${b},${merged}`, `--allow-write=${merged}`],
+        );
+        assertEquals(m.code, 0, m.stderr);
+        assertEquals(JSON.parse(m.stdout).done, REVS.length);
+        assertEquals(await comparable(merged), await comparable(clean));
+        assertEquals(
+          [...Deno.readDirSync(`${merged}/revisions`)].map((e) => e.name).sort(),
+          REVS.map((r) => `${r}.json`).sort(),
+        );
+
+        // A resumed (non-merge) run reuses only records computed from the same MODEL directory.
+        const other = await runCli(
+          sweepArgs(elsewhere, a, ["--shard", "0/2"]),
+          perms(elsewhere, a),
+        );
+        assertEquals(other.code, 1, other.stderr);
+        assertMatch(other.stderr, /step0\.json was computed from .*\/ckpt, not .*machine2\/ckpt/);
+      },
+    );
+
+    await t.step("a merge missing a shard exits 1 naming the pending revisions", async () => {
+      const merged = `${tmp}/merged-partial`;
       const m = await runCli(
-        sweepArgs(model, merged, ["--merge", "--from", `${a},${b}`]),
-        [`--allow-read=${a},${b},${merged}`, `--allow-write=${merged}`],
+        ["sweep", "--merge", "--from", `${tmp}/a`, "--out", merged],
+        [`--allow-read=${tmp}/a,${merged}`, `--allow-write=${merged}`],
       );
-      assertEquals(m.code, 0, m.stderr);
+      assertEquals(m.code, 1, m.stderr);
+      assertMatch(m.stderr, /2 of 4 revisions have no record .*: step10, step30 \(shard 1\/2\)/);
+      assertEquals(await exists(`${merged}/results.json`), false, "no report");
+      // The shard found was gathered: merging the missing one in completes the sweep.
+      const rest = await runCli(
+        ["sweep", "--merge", "--from", `${tmp}/b`, "--out", merged, "--json"],
+        [`--allow-read=${tmp}/b,${merged}`, `--allow-write=${merged}`],
+      );
+      assertEquals(rest.code, 0, rest.stderr);
       assertEquals(await comparable(merged), await comparable(clean));
+      // An explicit --revisions list is honoured over the records' list.
+      const more = await runCli(
+        ["sweep", "--merge", "--out", merged, "--revisions", `${REVS.join(",")},step40`],
+        [`--allow-read=${merged}`, `--allow-write=${merged}`],
+      );
+      assertEquals(more.code, 1, more.stderr);
+      assertMatch(more.stderr, /1 of 5 revisions have no record in .*: step40/);
     });
+
+    await t.step(
+      "merging shards of different sweeps, or with SAD options, is refused",
+      async () => {
+        const c = `${tmp}/c`;
+        const rc = await runCli(
+          sweepArgs(model, c, ["--shard", "1/2", "--seed", "9"]),
+          perms(model, c),
+        );
+        assertEquals(rc.code, 0, rc.stderr);
+        const out = `${tmp}/merged-mixed`;
+        const m = await runCli(
+          ["sweep", "--merge", "--from", `${tmp}/a,${c}`, "--out", out],
+          [`--allow-read=${tmp}/a,${c},${out}`, `--allow-write=${out}`],
+        );
+        assertEquals(m.code, 1, m.stderr);
+        assertMatch(m.stderr, /different sweep parameters \(seed: 9 vs 0; rotationSeed: 9 vs 0\)/);
+        assertEquals(await exists(`${out}/results.json`), false);
+        const opts = await runCli(sweepArgs(model, out, ["--merge", "--from", `${tmp}/a`]));
+        assertEquals(opts.code, 2, opts.stderr);
+        assertMatch(opts.stderr, /drop MODEL \(.*ckpt\), --n, --backend/);
+        const from = await runCli(sweepArgs(model, out, ["--from", `${tmp}/a`]));
+        assertEquals(from.code, 2, from.stderr);
+        assertMatch(from.stderr, /--from names the shard directories of --merge/);
+      },
+    );
 
     await t.step(
       "Hub revisions (loopback Hub server) give the same curves; a rerun needs no network",
