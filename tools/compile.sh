@@ -15,7 +15,7 @@ DENO="${DENO:-$PWD/node_modules/.bin/deno}"
 OUT="${1:-svlens}"
 PERMISSIONS="${SVLENS_PERMISSIONS:---allow-read --allow-write \
 --allow-net=huggingface.co,*.huggingface.co,*.hf.co \
---allow-env=HF_TOKEN,HF_HOME,HF_HUB_CACHE,HF_ENDPOINT,HF_HUB_OFFLINE,XDG_CACHE_HOME,HOME}"
+--allow-env=HF_HUB_CACHE,HUGGINGFACE_HUB_CACHE,HF_HOME,XDG_CACHE_HOME,HOME,HF_ENDPOINT,HF_TOKEN,HUGGING_FACE_HUB_TOKEN,HF_TOKEN_PATH,HF_HUB_OFFLINE,TRANSFORMERS_OFFLINE}"
 mkdir -p "$(dirname "$OUT")"
 ORT=node_modules/onnxruntime-web/dist
 # --unstable-raw-imports embeds onnxruntime's .wasm through the module graph (no file reads).

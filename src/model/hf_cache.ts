@@ -11,30 +11,43 @@
  *   .no_exist/<commit>/<file>         empty marker: the file does not exist at that commit
  * ```
  *
- * `<cache>` is `HF_HUB_CACHE`, else `HF_HOME/hub`, else `$XDG_CACHE_HOME/huggingface/hub`, else
- * `~/.cache/huggingface/hub` (`HOME`), as in huggingface_hub.
+ * `<cache>` is `HF_HUB_CACHE` (or the legacy `HUGGINGFACE_HUB_CACHE`), else `HF_HOME/hub`, else
+ * `$XDG_CACHE_HOME/huggingface/hub`, else `~/.cache/huggingface/hub` (`HOME`; a leading `~` is
+ * expanded), as in huggingface_hub.
  * @module
  */
 import { HubError } from "../errors.ts";
 import { exists, readTextIfExists } from "../io/exists.ts";
 
-/** Environment variables svlens's Hub client reads (each needs `--allow-env=<name>`). */
+/**
+ * Environment variables svlens's Hub client reads, as huggingface_hub does (each needs
+ * `--allow-env=<name>`; one not granted counts as unset). The legacy names
+ * (`HUGGINGFACE_HUB_CACHE`, `TRANSFORMERS_OFFLINE`, `HUGGING_FACE_HUB_TOKEN`) are read after the
+ * current ones.
+ */
 export const HUB_ENV_VARS: readonly string[] = [
   "HF_HUB_CACHE",
+  "HUGGINGFACE_HUB_CACHE",
   "HF_HOME",
   "XDG_CACHE_HOME",
   "HOME",
   "HF_ENDPOINT",
   "HF_TOKEN",
+  "HUGGING_FACE_HUB_TOKEN",
+  "HF_TOKEN_PATH",
   "HF_HUB_OFFLINE",
+  "TRANSFORMERS_OFFLINE",
 ];
 
 /**
- * Reads an environment variable; a variable the process may not read counts as unset, so
- * svlens runs with only the `--allow-env` names it documents.
+ * Reads an environment variable; one the process may not read counts as unset (asked without a
+ * permission prompt), so svlens runs with only the `--allow-env` names it documents.
  */
 export function readEnv(name: string): string | undefined {
   try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") {
+      return undefined;
+    }
     const v = Deno.env.get(name);
     return v === "" ? undefined : v;
   } catch {
@@ -42,22 +55,35 @@ export function readEnv(name: string): string | undefined {
   }
 }
 
+/** `~` or `~/…` → the home directory, as Python's `os.path.expanduser` (other paths unchanged). */
+function expandHome(path: string): string {
+  if (path !== "~" && !path.startsWith("~/")) return path;
+  const home = readEnv("HOME");
+  return home === undefined ? path : home + path.slice(1);
+}
+
+/** `HF_HOME`, else `$XDG_CACHE_HOME/huggingface`, else `~/.cache/huggingface`; undefined if none. */
+export function hfHome(): string | undefined {
+  const home = readEnv("HF_HOME");
+  if (home) return expandHome(home);
+  const xdg = readEnv("XDG_CACHE_HOME");
+  if (xdg) return `${expandHome(xdg)}/huggingface`;
+  const user = readEnv("HOME");
+  return user === undefined ? undefined : `${user}/.cache/huggingface`;
+}
+
 /** The Hub cache directory (see module docs for the order of precedence). */
 export function hubCacheDir(): string {
-  const explicit = readEnv("HF_HUB_CACHE");
-  if (explicit) return explicit;
-  const home = readEnv("HF_HOME");
-  if (home) return `${home}/hub`;
-  const xdg = readEnv("XDG_CACHE_HOME");
-  if (xdg) return `${xdg}/huggingface/hub`;
-  const user = readEnv("HOME");
-  if (!user) {
+  const explicit = readEnv("HF_HUB_CACHE") ?? readEnv("HUGGINGFACE_HUB_CACHE");
+  if (explicit) return expandHome(explicit);
+  const home = hfHome();
+  if (home === undefined) {
     throw new HubError(
       "cannot locate the Hugging Face cache: set HF_HUB_CACHE or HF_HOME (and allow it with " +
         "--allow-env=HF_HUB_CACHE,HF_HOME,HOME), or pass a local model directory",
     );
   }
-  return `${user}/.cache/huggingface/hub`;
+  return `${home}/hub`;
 }
 
 /** Checks a repo id (`name` or `org/name`) and returns it. */

@@ -17,6 +17,7 @@ import { HubError } from "../errors.ts";
 import { progress } from "../io/progress.ts";
 import { VERSION } from "../version.ts";
 import {
+  hfHome,
   hubCacheDir,
   isCommitHash,
   readEnv,
@@ -62,8 +63,28 @@ interface Resolved {
   quiet: boolean;
 }
 
+/**
+ * The token huggingface_hub would use: `HF_TOKEN`, the legacy `HUGGING_FACE_HUB_TOKEN`, else the
+ * file `huggingface-cli login` writes (`HF_TOKEN_PATH`, default `HF_HOME/token`), read only where
+ * read permission was granted (never prompts).
+ */
+function hubToken(): string | undefined {
+  const env = readEnv("HF_TOKEN") ?? readEnv("HUGGING_FACE_HUB_TOKEN");
+  if (env !== undefined) return env.trim();
+  const home = hfHome();
+  const path = readEnv("HF_TOKEN_PATH") ?? (home === undefined ? undefined : `${home}/token`);
+  if (path === undefined) return undefined;
+  try {
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") return undefined;
+    return Deno.readTextFileSync(path).trim() || undefined;
+  } catch {
+    return undefined; // no token file
+  }
+}
+
 function resolveOptions(o: HubOptions): Resolved {
-  const off = readEnv("HF_HUB_OFFLINE");
+  // huggingface_hub: HF_HUB_OFFLINE or, for transformers users, TRANSFORMERS_OFFLINE.
+  const off = readEnv("HF_HUB_OFFLINE") ?? readEnv("TRANSFORMERS_OFFLINE");
   const endpoint = (o.endpoint ?? readEnv("HF_ENDPOINT") ?? DEFAULT_ENDPOINT).replace(/\/+$/, "");
   try {
     new URL(endpoint);
@@ -72,7 +93,7 @@ function resolveOptions(o: HubOptions): Resolved {
   }
   return {
     endpoint,
-    token: o.token ?? readEnv("HF_TOKEN"),
+    token: o.token ?? hubToken(),
     offline: o.offline ?? (off !== undefined && /^(1|on|yes|true)$/i.test(off)),
     cacheDir: o.cacheDir ?? hubCacheDir(),
     quiet: o.quiet ?? false,

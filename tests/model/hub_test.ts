@@ -390,3 +390,46 @@ Deno.test("hub: HF_HUB_OFFLINE and HF_TOKEN from the environment", async () => {
     assertEquals(JSON.parse(ok.stdout).commit, COMMIT_B);
   }, { token: "hf_env" });
 });
+
+Deno.test("hub: huggingface_hub's legacy variables, ~ in paths, and the login token file", async () => {
+  await withHub(async (hub, tmp) => {
+    const cache = `${tmp}/cache`, home = `${tmp}/hf-home`;
+    await Deno.mkdir(cache);
+    await Deno.mkdir(home);
+    const base = { HF_ENDPOINT: hub.url };
+    // TRANSFORMERS_OFFLINE works like HF_HUB_OFFLINE; HUGGINGFACE_HUB_CACHE like HF_HUB_CACHE,
+    // and "~/" expands to HOME.
+    const legacy = await loadInChild(
+      [
+        `--allow-read=${cache}`,
+        "--allow-env=HUGGINGFACE_HUB_CACHE,HOME,HF_ENDPOINT,TRANSFORMERS_OFFLINE",
+      ],
+      ID,
+      "main",
+      { ...base, HOME: tmp, HUGGINGFACE_HUB_CACHE: "~/cache", TRANSFORMERS_OFFLINE: "1" },
+    );
+    assertEquals(legacy.code, 1);
+    const message = JSON.parse(legacy.stdout).message;
+    assertOk(/offline mode/.test(message) && message.includes(`${cache}/models--`), message);
+    assertEquals(hub.requests.length, 0);
+    // The token `huggingface-cli login` writes to HF_HOME/token, used where it may be read.
+    await Deno.writeTextFile(`${home}/token`, "hf_env\n");
+    const perms = [
+      `--allow-write=${cache}`,
+      "--allow-env=HF_HUB_CACHE,HF_HOME,HF_ENDPOINT",
+      "--allow-net=127.0.0.1",
+    ];
+    const env = { ...base, HF_HUB_CACHE: cache, HF_HOME: home };
+    const unread = await loadInChild([`--allow-read=${cache}`, ...perms], ID, "main", env);
+    assertEquals(unread.code, 1, "no read permission on the token file: no token, no prompt");
+    assertOk(/HF_TOKEN/.test(JSON.parse(unread.stdout).message), unread.stdout);
+    const ok = await loadInChild(
+      [`--allow-read=${cache},${home}/token`, ...perms],
+      ID,
+      "main",
+      env,
+    );
+    assertEquals(ok.code, 0, ok.stdout + ok.stderr);
+    assertEquals(JSON.parse(ok.stdout).commit, COMMIT_B);
+  }, { token: "hf_env" });
+});
