@@ -9,8 +9,10 @@
  * - branches/tags (`main`, `step1000`...) and full commit hashes as revisions;
  * - 404 with `X-Error-Code: EntryNotFound | RevisionNotFound | RepositoryNotFound`;
  * - `token`: every resolve request must carry `Authorization: Bearer <token>` (else 401);
- * - `mode`: `"corrupt"` flips one byte of served LFS content, `"interrupt"` sends half the
- *   body then aborts the connection.
+ * - `mode`: `"corrupt"` flips one byte of served LFS content, `"corrupt-small"` of a regular
+ *   file, `"interrupt"` sends half an LFS body then aborts the connection;
+ * - `cdnOrigin: "other"`: the LFS CDN answers on a second port (another origin, like the real
+ *   CDN host), so tests can check that the token stays with the Hub.
  *
  * Every request is logged in `requests` (method and path) so tests can assert zero network.
  * @module
@@ -34,6 +36,8 @@ export interface HubServerOptions {
   lfsThreshold?: number;
   /** Required bearer token. */
   token?: string;
+  /** `"other"`: serve `/cdn-lfs/` URLs from a second port (a different origin). */
+  cdnOrigin?: "same" | "other";
 }
 
 /** A running fake Hub. */
@@ -44,8 +48,10 @@ export interface HubServer {
   requests: string[];
   /** Headers of every request, in order (to check where the token was sent). */
   authHeaders: (string | null)[];
-  /** Failure injection for LFS bodies. */
-  mode: "ok" | "corrupt" | "interrupt";
+  /** Failure injection for served bodies. */
+  mode: "ok" | "corrupt" | "corrupt-small" | "interrupt";
+  /** Base URL of the LFS CDN (`url` unless `cdnOrigin: "other"`). */
+  cdnUrl: string;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -94,12 +100,13 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
     requests: [],
     authHeaders: [],
     mode: "ok",
+    cdnUrl: "",
     close: () => Promise.resolve(),
   };
   const notFound = (code: string) =>
     new Response(code, { status: 404, headers: { "x-error-code": code } });
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+  const handler = async (req: Request): Promise<Response> => {
     const u = new URL(req.url);
     const path = decodeURIComponent(u.pathname);
     state.requests.push(`${req.method} ${path}`);
@@ -164,7 +171,7 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       return new Response(null, {
         status: 302,
         headers: {
-          location: `${state.url}/cdn-lfs/${tags.sha256}`,
+          location: `${state.cdnUrl}/cdn-lfs/${tags.sha256}`,
           "x-linked-etag": `"${tags.sha256}"`,
           "x-linked-size": String(data.length),
           "x-repo-commit": commit,
@@ -177,11 +184,18 @@ export async function startHubServer(options: HubServerOptions): Promise<HubServ
       "x-repo-commit": commit,
       "content-length": String(data.length),
     };
-    return new Response(head ? null : data.slice(), { headers });
-  });
+    const body = data.slice();
+    if (state.mode === "corrupt-small" && body.length) body[0] = body[0]! ^ 0xff;
+    return new Response(head ? null : body, { headers });
+  };
+  const listen = () => Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, handler);
+  const server = listen();
+  const cdn = options.cdnOrigin === "other" ? listen() : undefined;
   state.url = `http://127.0.0.1:${server.addr.port}`;
+  state.cdnUrl = cdn ? `http://127.0.0.1:${cdn.addr.port}` : state.url;
   state.close = async () => {
     await server.shutdown();
+    await cdn?.shutdown();
   };
   return await Promise.resolve(state);
 }

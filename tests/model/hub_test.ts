@@ -59,7 +59,11 @@ async function fakeRepo(
 
 async function withHub(
   fn: (hub: HubServer, tmp: string, repo: FakeRepo) => Promise<void>,
-  opts: { token?: string; gen?: Partial<Parameters<typeof generateModel>[1]> } = {},
+  opts: {
+    token?: string;
+    gen?: Partial<Parameters<typeof generateModel>[1]>;
+    cdnOrigin?: "same" | "other";
+  } = {},
 ): Promise<void> {
   const tmp = await Deno.makeTempDir();
   const repo = await fakeRepo(tmp, opts.gen);
@@ -67,6 +71,7 @@ async function withHub(
     repos: { "EleutherAI/pythia-test": repo },
     renamed: { "old-org/pythia-old": "EleutherAI/pythia-test" },
     token: opts.token,
+    cdnOrigin: opts.cdnOrigin,
   });
   try {
     await fn(hub, tmp, repo);
@@ -229,7 +234,33 @@ Deno.test("hub: HF_TOKEN is sent as a bearer token; without it a private repo is
     const m = await loadModel(ID, { ...o, token: "hf_secret" });
     assertEquals(m.commit, COMMIT_B);
     assertOk(hub.authHeaders.includes("Bearer hf_secret"));
-  }, { token: "hf_secret" });
+    // The LFS CDN is another origin: the token stays with the Hub.
+    const cdn = hub.requests.flatMap((r, i) => r.startsWith("GET /cdn-lfs/") ? [i] : []);
+    assertOk(cdn.length > 0, "the weights came from the CDN");
+    for (const i of cdn) assertEquals(hub.authHeaders[i], null, hub.requests[i]);
+  }, { token: "hf_secret", cdnOrigin: "other" });
+});
+
+Deno.test("hub: a corrupted regular (non-LFS) file fails its git blob sha1 and is not cached", async () => {
+  await withHub(async (hub, tmp, repo) => {
+    const cacheDir = `${tmp}/cache`;
+    const o = { endpoint: hub.url, cacheDir, quiet: true, offline: false };
+    hub.mode = "corrupt-small";
+    await assertRejects(
+      () => hfHubDownload(ID, "config.json", o),
+      HubError,
+      /config.json: git blob sha1 of the downloaded bytes .* was not cached/,
+    );
+    const blobs = [...Deno.readDirSync(`${cacheDir}/${repoFolderName(ID)}/blobs`)];
+    assertEquals(blobs.map((e) => e.name), [], "no blob, no partial file");
+    hub.mode = "ok";
+    const { path } = await hfHubDownload(ID, "config.json", o);
+    assertEquals(await Deno.readFile(path), repo.commits[COMMIT_B]!["config.json"]);
+    assertEquals(
+      [...Deno.readDirSync(`${cacheDir}/${repoFolderName(ID)}/blobs`)].map((e) => e.name),
+      [await gitBlobSha1(repo.commits[COMMIT_B]!["config.json"]!)],
+    );
+  });
 });
 
 Deno.test("hub: sharded safetensors and a .bin-only revision download and load", async () => {
