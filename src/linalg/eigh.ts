@@ -3,7 +3,13 @@
  * @module
  */
 import type { Matrix } from "./matrix.ts";
-import { assertFinite, assertMatrix, assertSquare } from "./_validate.ts";
+import {
+  assertFinite,
+  assertFiniteResult,
+  assertMatrix,
+  assertSquare,
+  maxAbs,
+} from "./_validate.ts";
 import { referenceEigh } from "./reference.ts";
 import { lapackEigh } from "./lapack.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
@@ -25,7 +31,9 @@ export interface EighResult {
 
 /**
  * Symmetric eigendecomposition `a = V diag(values) Vᵀ`. `a` must be symmetric to within
- * √eps of its largest entry (else RangeError: symmetrise with (A + Aᵀ)/2 first).
+ * √eps of its largest entry (else RangeError: symmetrise with (A + Aᵀ)/2 first). Throws
+ * `NumericalError` on NaN/Inf input, on a convergence failure, and when a finite input gives a
+ * non-finite result (an eigenvalue beyond the float64 range, ~1.8e308: rescale the input).
  *
  * @example
  * ```ts
@@ -41,6 +49,13 @@ export function eigh(a: Matrix, options: EighOptions = {}): EighResult {
   assertSymmetric(a);
   const backend = options.backend ?? defaultBackend();
   const result = backend === "reference" || a.rows === 0 ? referenceEigh(a) : lapackEigh(a);
+  assertFiniteResult(
+    "eigh",
+    { values: result.values, vectors: result.vectors.data },
+    () =>
+      `the computation overflowed float64 (max |a| = ${maxAbs(a.data)}); rescale the input: ` +
+      `eigh(a / c) has the same vectors and values / c`,
+  );
   canonicalizeColumns(result.vectors);
   return result;
 }

@@ -15,6 +15,7 @@
 import * as wasm from "../../wasm/lapack.wasm";
 import { NumericalError } from "../errors.ts";
 import type { Matrix } from "./matrix.ts";
+import { hasHugeEntry, maxAbs, powerOfTwoScale } from "./_validate.ts";
 import type { RawSvd } from "./reference.ts";
 
 const F64 = 8;
@@ -122,6 +123,19 @@ function fromColumnMajor(cm: Float64Array, rows: number, cols: number): Float64A
     for (let j = 0; j < cols; j++) out[i * cols + j] = cm[i + j * rows]!;
   }
   return out;
+}
+
+/**
+ * Divides `x` in place by 2^p ≈ max |x| (exact) when some |x| ≥ 2^512 (or Σx² overflows), and
+ * returns the divisor (1 otherwise). dgeqrf's reflectors (dlarfg) form α − β with |β| the
+ * column norm, which overflows once a norm exceeds ~9e307 although R and Q are representable;
+ * no column of a scaled matrix comes near that. Other inputs run unchanged (cost: one pass).
+ */
+function divideIfHuge(x: Float64Array): number {
+  if (!hasHugeEntry(x)) return 1;
+  const scale = powerOfTwoScale(x);
+  for (let i = 0; i < x.length; i++) x[i] = x[i]! / scale;
+  return scale;
 }
 
 /** Raises a NumericalError for INFO < 0 (an argument LAPACK rejected: a bug in this wrapper). */
@@ -259,6 +273,7 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
   try {
     setInts(block, { m, n, k, lda: Math.max(m, 1) });
     toColumnMajor(a.data, m, n, block.f64("a", m * n));
+    const scale = divideIfHuge(block.f64("a", m * n));
     const p = (name: string): number => block.ptr(name);
     const call = (routine: "dgeqrf" | "dorgqr", workPtr: number, lwork: number): void => {
       setInts(block, { lwork, info: 0 });
@@ -289,7 +304,9 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
     // R: upper triangle of the first k rows (column-major in memory).
     const r = new Float64Array(k * n);
     const cm = block.f64("a", m * n);
-    for (let i = 0; i < k; i++) for (let j = i; j < n; j++) r[i * n + j] = cm[i + j * m]!;
+    for (let i = 0; i < k; i++) {
+      for (let j = i; j < n; j++) r[i * n + j] = cm[i + j * m]! * scale;
+    }
     call("dorgqr", work.ptr("work"), lwork);
     const q = fromColumnMajor(block.f64("a", m * k), m, k);
     return { q: { rows: m, cols: k, data: q }, r: { rows: k, cols: n, data: r } };
@@ -363,6 +380,10 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     block.f64("minusOne", 1)[0] = -1;
     toColumnMajor(a.data, m, r, block.f64("a", m * r));
     block.f64("bt", n * r).set(b.data); // row-major b is column-major bᵀ (n×r) as is
+    // Factors with ‖·‖_F < 2^512 keep the core finite (|core entries| ≤ ‖a‖_F‖b‖_F); larger
+    // ones are scaled, and only s · scaleA · scaleB can then overflow (checked by the caller).
+    const scaleA = divideIfHuge(block.f64("a", m * r));
+    const scaleB = divideIfHuge(block.f64("bt", n * r));
     const p = (name: string): number => block.ptr(name);
     const check = (routine: string): number => checkedInfo(block, routine);
     const geqrf = (rows: string, x: string, tau: string, workPtr: number, lwork: number) => {
@@ -490,9 +511,13 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
     applyQ("n", "k2", "bt", "tau2", "v");
     // Column-major U (m×kc) → row-major u; column-major V (n×kc) is row-major vt (kc×n) as is.
     const u = fromColumnMajor(block.f64("u", m * kc), m, kc);
+    const s = Float64Array.from(block.f64("s", kc));
+    if (scaleA !== 1 || scaleB !== 1) {
+      for (let i = 0; i < kc; i++) s[i] = s[i]! * scaleA * scaleB;
+    }
     return {
       u: { rows: m, cols: kc, data: u },
-      s: Float64Array.from(block.f64("s", kc)),
+      s,
       vt: { rows: kc, cols: n, data: Float64Array.from(block.f64("v", n * kc)) },
     };
   } finally {
@@ -519,10 +544,14 @@ export function lapackEigh(a: Matrix): { values: Float64Array; vectors: Matrix }
     setChar(block, "jobz", "V");
     setChar(block, "uplo", "L");
     setInts(block, { n, lda: Math.max(n, 1) });
-    // Symmetric part, so the triangle LAPACK reads carries both halves' information.
+    // Symmetric part, so the triangle LAPACK reads carries both halves' information; halves
+    // are added separately where x + y would overflow (entries above ~9e307).
     const av = block.f64("a", n * n);
     for (let i = 0; i < n; i++) {
-      for (let j = 0; j < n; j++) av[i + j * n] = 0.5 * (a.data[i * n + j]! + a.data[j * n + i]!);
+      for (let j = 0; j < n; j++) {
+        const x = a.data[i * n + j]!, y = a.data[j * n + i]!, sum = x + y;
+        av[i + j * n] = Number.isFinite(sum) ? 0.5 * sum : 0.5 * x + 0.5 * y;
+      }
     }
     const p = (name: string): number => block.ptr(name);
     const call = (workPtr: number, lwork: number, iworkPtr: number, liwork: number): number => {
@@ -610,10 +639,4 @@ export function lapackSolve(a: Matrix, b: Matrix): Matrix {
   } finally {
     block.free();
   }
-}
-
-function maxAbs(d: Float64Array): number {
-  let m = 0;
-  for (const x of d) m = Math.max(m, Math.abs(x));
-  return m;
 }

@@ -6,11 +6,14 @@
  */
 import type { Matrix } from "./matrix.ts";
 import { matmul } from "./matmul.ts";
-import { qr } from "./qr.ts";
-import { finishSvd, type SvdOptions, type SvdResult } from "./svd.ts";
-import { svd } from "./svd.ts";
-import { assertFinite, assertMatrix } from "./_validate.ts";
-import type { RawSvd } from "./reference.ts";
+import { assertFiniteSvd, finishSvd, type SvdOptions, type SvdResult } from "./svd.ts";
+import {
+  assertFinite,
+  assertFiniteResult,
+  assertMatrix,
+  factoredOverflowCause,
+} from "./_validate.ts";
+import { type RawSvd, referenceQr, referenceSvd } from "./reference.ts";
 import { defaultBackend } from "./backend.ts";
 import { lapackLowRankSvd } from "./lapack.ts";
 
@@ -68,13 +71,15 @@ export class LowRankProduct {
    * Thin SVD of `a · b` without forming it: a = Q₁R₁, bᵀ = Q₂R₂ (thin QR), SVD of the small
    * core R₁R₂ᵀ = Û Σ V̂ᵀ, then U = Q₁Û and Vᵀ = V̂ᵀQ₂ᵀ. Cost O((m + n)·r²) instead of O(m·n·min).
    * Returns k = min(m, n, r) triplets with the same conventions as {@linkcode svd} (the rank
-   * cutoff uses max(m, n) · eps unless `nullRtol` is given).
+   * cutoff uses max(m, n) · eps unless `nullRtol` is given). Throws `NumericalError` when a
+   * factor holds NaN/Inf (naming the factor and entry) and when the product of finite factors
+   * overflows float64 (a singular value beyond ~1.8e308: rescale the factors).
    */
   svd(options: SvdOptions = {}): SvdResult {
     const { a, b } = this;
     const m = a.rows, n = b.cols;
-    assertFinite(a, "LowRankProduct.svd");
-    assertFinite(b, "LowRankProduct.svd");
+    assertFinite(a, "LowRankProduct.svd", "factor a");
+    assertFinite(b, "LowRankProduct.svd", "factor b");
     if (m === 0 || n === 0 || a.cols === 0) {
       const k = Math.min(m, n, a.cols);
       const raw: RawSvd = {
@@ -86,14 +91,22 @@ export class LowRankProduct {
       return finishSvd(completeZero(raw), m, n, options);
     }
     const backend = options.backend ?? defaultBackend();
-    if (backend === "lapack") return finishSvd(lapackLowRankSvd(a, b), m, n, options);
-    const f1 = qr(a, { backend }); // Q1 m×k1, R1 k1×r
-    const f2 = qr(transposeOf(b), { backend }); // Q2 n×k2, R2 k2×r
+    const overflow = (): string => factoredOverflowCause(a, b);
+    if (backend === "lapack") {
+      const raw = lapackLowRankSvd(a, b);
+      assertFiniteSvd(raw, "LowRankProduct.svd", overflow);
+      return finishSvd(raw, m, n, options);
+    }
+    const f1 = referenceQr(a); // Q1 m×k1, R1 k1×r
+    const f2 = referenceQr(transposeOf(b)); // Q2 n×k2, R2 k2×r
     const core = matmulTransB(f1.r, f2.r); // k1×k2
-    const c = svd(core, { backend });
-    const u = matmul(f1.q, c.u); // m×kc
-    const vt = matmulTransB(c.vt, f2.q); // kc×n
-    return finishSvd({ u, s: c.s, vt }, m, n, options);
+    // The core carries the product's scale: an overflow shows here first (R₁ and R₂ are
+    // finite, as referenceQr scales its input), before the Jacobi SVD would see an Inf.
+    assertFiniteResult("LowRankProduct.svd", { "core R₁R₂ᵀ": core.data }, overflow);
+    const c = referenceSvd(core);
+    const raw: RawSvd = { u: matmul(f1.q, c.u), s: c.s, vt: matmulTransB(c.vt, f2.q) };
+    assertFiniteSvd(raw, "LowRankProduct.svd", overflow);
+    return finishSvd(raw, m, n, options);
   }
 }
 

@@ -4,10 +4,13 @@
  */
 import type { Matrix } from "./matrix.ts";
 import { EPS, svd, type SvdOptions } from "./svd.ts";
+import { assertFiniteResult } from "./_validate.ts";
 
 /**
  * The pseudo-inverse `a⁺` (n×m) of an m×n matrix: `V diag(1/s) Uᵀ` over the singular values
- * above `rtol · s_max` (default rtol = max(m, n) · eps); the others are treated as zero.
+ * above `rtol · s_max` (default rtol = max(m, n) · eps); the others are treated as zero. Throws
+ * `NumericalError` on NaN/Inf input and when a kept singular value is too small to invert in
+ * float64 (raise `rtol` or rescale the input).
  *
  * @example
  * ```ts
@@ -32,5 +35,12 @@ export function pinv(a: Matrix, rtol?: number, options: Omit<SvdOptions, "nullRt
       for (let j = 0; j < m; j++) out[i * m + j] = out[i * m + j]! + vip * u.data[j * k + p]!;
     }
   }
+  assertFiniteResult("pinv", { "a⁺": out }, () => {
+    let smallest = 0;
+    for (let p = 0; p < k; p++) if (s[p]! > cutoff) smallest = s[p]!;
+    return `the smallest kept singular value ${smallest} (cutoff ${cutoff}) has no finite ` +
+      `inverse in float64; raise rtol to at least ${smallest / (k > 0 ? s[0]! : 1)} or rescale a ` +
+      `(pinv(a / c) = c · pinv(a))`;
+  });
   return { rows: n, cols: m, data: out };
 }

@@ -3,7 +3,7 @@
  * @module
  */
 import type { Matrix } from "./matrix.ts";
-import { assertFinite, assertMatrix } from "./_validate.ts";
+import { assertFinite, assertFiniteResult, assertMatrix, maxAbs } from "./_validate.ts";
 import { fixQrSigns, referenceQr } from "./reference.ts";
 import { lapackQr } from "./lapack.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
@@ -25,7 +25,9 @@ export interface QrResult {
 /**
  * Thin Householder QR of an m×n matrix: q (m×k) with orthonormal columns and upper-triangular
  * r (k×n), k = min(m, n). The diagonal of r is made non-negative (columns of q flipped to match),
- * which makes the factorisation unique for full-rank input.
+ * which makes the factorisation unique for full-rank input. Throws `NumericalError` on NaN/Inf
+ * input and when a finite input gives a non-finite result (a column norm beyond the float64
+ * range, ~1.8e308: rescale the input).
  *
  * @example
  * ```ts
@@ -38,8 +40,17 @@ export function qr(a: Matrix, options: QrOptions = {}): QrResult {
   assertMatrix(a, "qr");
   assertFinite(a, "qr");
   const backend = options.backend ?? defaultBackend();
-  if (backend === "reference" || a.rows === 0 || a.cols === 0) return referenceQr(a);
-  const result = lapackQr(a);
+  const result = backend === "reference" || a.rows === 0 || a.cols === 0
+    ? referenceQr(a)
+    : lapackQr(a);
+  assertFiniteResult(
+    "qr",
+    { r: result.r.data, q: result.q.data },
+    () =>
+      `the computation overflowed float64 (max |a| = ${maxAbs(a.data)}); rescale the input: ` +
+      `qr(a / c) has the same q and r / c`,
+  );
+  // referenceQr already made diag(r) ≥ 0; flipping again is a no-op there.
   fixQrSigns(result.q.data, result.r.data, a.rows, result.q.cols, a.cols);
   return result;
 }

@@ -7,6 +7,7 @@
  */
 import { NumericalError } from "../errors.ts";
 import type { Matrix } from "./matrix.ts";
+import { powerOfTwoScale } from "./_validate.ts";
 
 const EPS = 2.220446049250313e-16;
 
@@ -22,13 +23,22 @@ export interface RawSvd {
 
 /**
  * Thin SVD by one-sided (Hestenes) Jacobi: rotates column pairs of A until all are mutually
- * orthogonal; then σ_j = ‖a_j‖, u_j = a_j/σ_j and V is the product of the rotations.
+ * orthogonal; then σ_j = ‖a_j‖, u_j = a_j/σ_j and V is the product of the rotations. Works on
+ * A / 2^p with 2^p ≈ max |a| (exact), so the sums of squares neither overflow nor underflow; s
+ * is scaled back (and is ±Inf only if a true singular value exceeds the float64 range).
  */
 export function referenceSvd(a: Matrix): RawSvd {
+  const c = powerOfTwoScale(a.data);
+  const raw = jacobiSvd(c === 1 ? a : scaledBy(a, c));
+  if (c !== 1) { for (let i = 0; i < raw.s.length; i++) raw.s[i] = raw.s[i]! * c; }
+  return raw;
+}
+
+function jacobiSvd(a: Matrix): RawSvd {
   const m = a.rows, n = a.cols;
   if (m < n) {
     // A = (Aᵀ)ᵀ = (U' S V'ᵀ)ᵀ = V' S U'ᵀ.
-    const t = referenceSvd(transposed(a));
+    const t = jacobiSvd(transposed(a));
     return { u: transposed(t.vt), s: t.s, vt: transposed(t.u) };
   }
   // Column-major working copies: column j of A is g[j*m .. j*m+m).
@@ -148,11 +158,15 @@ export function orthonormalizeColumns(q: Float64Array, m: number, k: number, ok:
 }
 
 /**
- * Thin Householder QR: a (m×n) = q (m×k) · r (k×n), k = min(m, n), with diag(r) ≥ 0.
+ * Thin Householder QR: a (m×n) = q (m×k) · r (k×n), k = min(m, n), with diag(r) ≥ 0. Works on
+ * A / 2^p with 2^p ≈ max |a| (exact), so column norms neither overflow nor underflow; r is
+ * scaled back.
  */
 export function referenceQr(a: Matrix): { q: Matrix; r: Matrix } {
   const m = a.rows, n = a.cols, k = Math.min(m, n);
+  const scale = powerOfTwoScale(a.data);
   const w = Float64Array.from(a.data); // row-major working copy
+  if (scale !== 1) { for (let i = 0; i < w.length; i++) w[i] = w[i]! / scale; }
   const vs: Float64Array[] = [];
   const betas: number[] = [];
   for (let j = 0; j < k; j++) {
@@ -185,7 +199,7 @@ export function referenceQr(a: Matrix): { q: Matrix; r: Matrix } {
     betas.push(beta);
   }
   const r = new Float64Array(k * n);
-  for (let i = 0; i < k; i++) for (let c = i; c < n; c++) r[i * n + c] = w[i * n + c]!;
+  for (let i = 0; i < k; i++) for (let c = i; c < n; c++) r[i * n + c] = w[i * n + c]! * scale;
   // q = H_0 … H_{k−1} · I[:, :k], applied right to left.
   const q = new Float64Array(m * k);
   for (let i = 0; i < k; i++) q[i * k + i] = 1;
@@ -221,13 +235,18 @@ export function fixQrSigns(
 
 /**
  * Symmetric eigendecomposition by cyclic Jacobi rotations: values ascending, vectors as the
- * columns of an n×n matrix. Only the symmetric part (A + Aᵀ)/2 is used.
+ * columns of an n×n matrix. Only the symmetric part (A + Aᵀ)/2 is used. Works on A / 2^p with
+ * 2^p ≈ max |a| (exact), so the convergence test's sums of squares cannot overflow (which
+ * ended the sweeps early on entries above ~1e154); the values are scaled back.
  */
 export function referenceEigh(a: Matrix): { values: Float64Array; vectors: Matrix } {
   const n = a.rows;
+  const scale = powerOfTwoScale(a.data);
   const w = new Float64Array(n * n);
   for (let i = 0; i < n; i++) {
-    for (let j = 0; j < n; j++) w[i * n + j] = 0.5 * (a.data[i * n + j]! + a.data[j * n + i]!);
+    for (let j = 0; j < n; j++) {
+      w[i * n + j] = 0.5 * (a.data[i * n + j]! / scale + a.data[j * n + i]! / scale);
+    }
   }
   const v = new Float64Array(n * n);
   for (let i = 0; i < n; i++) v[i * n + i] = 1;
@@ -284,7 +303,7 @@ export function referenceEigh(a: Matrix): { values: Float64Array; vectors: Matri
   const values = new Float64Array(n);
   const vectors = new Float64Array(n * n);
   order.forEach((src, dst) => {
-    values[dst] = w[src * n + src]!;
+    values[dst] = w[src * n + src]! * scale;
     for (let k = 0; k < n; k++) vectors[k * n + dst] = v[k * n + src]!;
   });
   return { values, vectors: { rows: n, cols: n, data: vectors } };
@@ -341,6 +360,13 @@ function swap(a: Float64Array, i: number, j: number): void {
   const t = a[i]!;
   a[i] = a[j]!;
   a[j] = t;
+}
+
+/** a / c elementwise (c a power of two: exact). */
+function scaledBy(a: Matrix, c: number): Matrix {
+  const out = new Float64Array(a.data.length);
+  for (let i = 0; i < out.length; i++) out[i] = a.data[i]! / c;
+  return { rows: a.rows, cols: a.cols, data: out };
 }
 
 function transposed(a: Matrix): Matrix {

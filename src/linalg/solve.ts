@@ -3,7 +3,13 @@
  * @module
  */
 import type { Matrix } from "./matrix.ts";
-import { assertFinite, assertMatrix, assertSquare } from "./_validate.ts";
+import {
+  assertFinite,
+  assertFiniteResult,
+  assertMatrix,
+  assertSquare,
+  maxAbs,
+} from "./_validate.ts";
 import { referenceSolve } from "./reference.ts";
 import { lapackSolve } from "./lapack.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
@@ -16,8 +22,9 @@ export interface SolveOptions {
 
 /**
  * Solves `a · x = b` for square `a` (n×n). `b` is an n×p matrix (returns n×p) or a length-n
- * vector (returns a vector). Throws `NumericalError` if `a` is exactly singular and RangeError
- * on shape mismatch.
+ * vector (returns a vector). Throws RangeError on shape mismatch and `NumericalError` on NaN/Inf
+ * in `a` or `b`, when `a` is exactly singular, and when the solution overflows float64 (`a`
+ * nearly singular or badly scaled against `b`).
  *
  * @example
  * ```ts
@@ -43,11 +50,19 @@ export function solve(
       `solve: b has ${rhs.rows} rows but a is ${a.rows}×${a.cols}; they must match`,
     );
   }
-  assertFinite(a, "solve");
-  assertFinite(rhs, "solve");
+  assertFinite(a, "solve", "matrix a");
+  assertFinite(rhs, "solve", "right-hand side b");
   const backend = options.backend ?? defaultBackend();
   const x = backend === "reference" || a.rows === 0 || rhs.cols === 0
     ? referenceSolve(a, rhs)
     : lapackSolve(a, rhs);
+  assertFiniteResult(
+    "solve",
+    { x: x.data },
+    () =>
+      `the solution overflowed float64 (max |a| = ${maxAbs(a.data)}, max |b| = ` +
+      `${maxAbs(rhs.data)}): a is nearly singular or badly scaled; check its conditioning ` +
+      `(svd(a).s), rescale a and b, or use pinv(a) for a least-squares solution`,
+  );
   return b instanceof Float64Array ? x.data : x;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { Matrix } from "./matrix.ts";
-import { assertFinite, assertMatrix } from "./_validate.ts";
+import { assertFinite, assertFiniteResult, assertMatrix, maxAbs } from "./_validate.ts";
 import { type RawSvd, referenceSvd } from "./reference.ts";
 import { type Backend, defaultBackend } from "./backend.ts";
 import { lapackSvd } from "./lapack.ts";
@@ -14,7 +14,10 @@ import { canonicalizeColumns } from "./_signs.ts";
 /** Machine epsilon of float64. */
 export const EPS = 2.220446049250313e-16;
 
-/** Default relative gap below which neighbouring singular values are flagged near-degenerate. */
+/**
+ * Default relative gap below which neighbouring singular values are flagged near-degenerate:
+ * s[k] − s[k+1] ≤ 1e-6 · s[k] (see {@linkcode SvdResult.nearDegenerate}).
+ */
 export const DEFAULT_DEGENERATE_RTOL = 1e-6;
 
 /** A thin SVD `a = u · diag(s) · vt` in svlens's conventions. */
@@ -28,8 +31,12 @@ export interface SvdResult {
   /** Number of singular values above `nullCutoff`. */
   rank: number;
   /**
-   * `nearDegenerate[k]` is true when s[k] is within `degenerateRtol · s[0]` of a neighbour:
-   * u_k and v_k are then only defined up to a rotation within that block.
+   * `nearDegenerate[k]` is true when s[k] and a neighbour s[k±1] are both above `nullCutoff`
+   * and their relative gap is small: s[k] − s[k+1] ≤ `degenerateRtol` · s[k] (s descending).
+   * u_k and v_k are then only defined up to a rotation within that block. The gap is relative
+   * to the pair itself, not to s[0], so small but well-separated values (1e-7 and 5e-8 next to
+   * 1) are not flagged. Values at or below `nullCutoff` are null, not degenerate: they are
+   * never flagged and never make a neighbour flagged (they count against `rank` instead).
    */
   nearDegenerate: boolean[];
   /** The absolute cutoff used for `rank` (`nullRtol · s[0]`). */
@@ -42,7 +49,10 @@ export interface SvdOptions {
   backend?: Backend;
   /** Singular values ≤ nullRtol · s_max count as zero; default max(m, n) · eps. */
   nullRtol?: number;
-  /** Relative gap (to s_max) flagging near-degenerate neighbours; default 1e-6. */
+  /**
+   * Relative gap flagging near-degenerate neighbours, s[k] − s[k+1] ≤ degenerateRtol · s[k];
+   * default {@linkcode DEFAULT_DEGENERATE_RTOL} (1e-6).
+   */
   degenerateRtol?: number;
 }
 
@@ -50,7 +60,8 @@ export interface SvdOptions {
  * Thin SVD of an m×n float64 matrix: u (m×k), s (k, descending), vt (k×n), k = min(m, n),
  * with `u · diag(s) · vt = a`. Signs are canonical: the largest-magnitude entry of each column
  * of u is positive (the partner row of vt flips with it). Throws `NumericalError` on NaN/Inf
- * input or when the backend fails to converge.
+ * input, when the backend fails to converge, and when a finite input gives a non-finite result
+ * (a singular value beyond the float64 range, ~1.8e308: rescale the input).
  *
  * @example
  * ```ts
@@ -68,12 +79,24 @@ export function svd(a: Matrix, options: SvdOptions = {}): SvdResult {
     : backend === "reference"
     ? referenceSvd(a)
     : lapackSvd(a);
+  assertFiniteSvd(
+    raw,
+    "svd",
+    () =>
+      `the computation overflowed float64 (max |a| = ${maxAbs(a.data)}); rescale the input: ` +
+      `svd(a / c) has the same u and vt and singular values s / c`,
+  );
   return finishSvd(raw, a.rows, a.cols, options);
 }
 
+/** Throws NumericalError if u, s or vt of a raw SVD holds a NaN/±Inf (see assertFiniteResult). */
+export function assertFiniteSvd(raw: RawSvd, op: string, cause: () => string): void {
+  assertFiniteResult(op, { s: raw.s, u: raw.u.data, vt: raw.vt.data }, cause);
+}
+
 /**
- * Applies the conventions to a raw thin SVD (descending s assumed): canonical signs, rank,
- * near-degeneracy flags. Used by every SVD path so they agree exactly in convention.
+ * Applies the conventions to a raw thin SVD (descending, finite s assumed): canonical signs,
+ * rank, near-degeneracy flags. Used by every SVD path so they agree exactly in convention.
  */
 export function finishSvd(raw: RawSvd, m: number, n: number, options: SvdOptions): SvdResult {
   const { u, s, vt } = raw;
@@ -89,12 +112,14 @@ export function finishSvd(raw: RawSvd, m: number, n: number, options: SvdOptions
   const nullCutoff = nullRtol * smax;
   let rank = 0;
   for (let i = 0; i < k; i++) if (s[i]! > nullCutoff) rank++;
-  const gap = degenerateRtol * smax;
-  const nearDegenerate: boolean[] = [];
-  for (let i = 0; i < k; i++) {
-    const prev = i > 0 && s[i - 1]! - s[i]! <= gap;
-    const next = i + 1 < k && s[i]! - s[i + 1]! <= gap;
-    nearDegenerate.push(prev || next);
+  // Pairs within the rank whose gap is small relative to the larger of the two.
+  const nearDegenerate = new Array<boolean>(k).fill(false);
+  for (let i = 0; i + 1 < k; i++) {
+    const hi = s[i]!, lo = s[i + 1]!;
+    if (lo > nullCutoff && hi - lo <= degenerateRtol * hi) {
+      nearDegenerate[i] = true;
+      nearDegenerate[i + 1] = true;
+    }
   }
   return { u, s, vt, rank, nearDegenerate, nullCutoff };
 }

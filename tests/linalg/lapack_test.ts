@@ -1,8 +1,30 @@
-import { matrix, Rng, solve, svd } from "../../src/linalg/mod.ts";
+import {
+  eigh,
+  LowRankProduct,
+  type Matrix,
+  matrix,
+  qr,
+  Rng,
+  solve,
+  svd,
+} from "../../src/linalg/mod.ts";
 import { NumericalError } from "../../src/errors.ts";
 import * as wasm from "../../wasm/lapack.wasm";
-import { lapackMemoryBytes, lapackSvd } from "../../src/linalg/lapack.ts";
-import { assertAlmostEquals, assertEquals, assertOk, assertThrows } from "../_assert.ts";
+import {
+  lapackEigh,
+  lapackLowRankSvd,
+  lapackMemoryBytes,
+  lapackQr,
+  lapackSolve,
+  lapackSvd,
+} from "../../src/linalg/lapack.ts";
+import {
+  assertAlmostEquals,
+  assertEquals,
+  assertMatch,
+  assertOk,
+  assertThrows,
+} from "../_assert.ts";
 import { runDeno } from "../_helpers.ts";
 import { columnOrthoError, frob, gaussian, reconstructionError, rowOrthoError } from "./_util.ts";
 
@@ -56,18 +78,103 @@ Deno.test("lapack: 200×150 reconstruction 1e-12·‖A‖ and orthogonality 1e-1
   assertAlmostEquals(r.s[0]!, sigma, 1e-6 * sigma);
 });
 
-Deno.test("lapack: 1000 repeated calls do not grow WASM memory", () => {
+/**
+ * Mallocs 64 KiB chunks until the WASM memory grows, so that the heap has almost no free space
+ * left (at most one growth step): a leak of more than that must then grow the memory again,
+ * however much headroom the module started with (16 MiB). Returns the chunks, to be freed.
+ */
+function fillHeap(): number[] {
+  const chunks: number[] = [];
+  const start = lapackMemoryBytes();
+  while (lapackMemoryBytes() === start) chunks.push(wasm.malloc(65536));
+  return chunks;
+}
+
+Deno.test("lapack: repeated svd, qr, eigh, solve, LowRankProduct.svd calls do not grow WASM memory", () => {
   const rng = new Rng(13);
   const a = gaussian(40, 30, rng);
-  for (let i = 0; i < 20; i++) svd(a); // warm up the allocator
-  const before = lapackMemoryBytes();
-  for (let i = 0; i < 1000; i++) svd(a);
-  assertEquals(lapackMemoryBytes(), before);
-  // Errors thrown after allocation must free too (a zero pivot found inside dgetrf).
-  for (let i = 0; i < 1000; i++) {
-    assertThrows(() => solve(matrix(2, 2, [1, 2, 2, 4]), matrix(2, 1, [1, 1])), NumericalError);
+  const sym = matrix(30, 30);
+  for (let i = 0; i < 30; i++) {
+    for (let j = 0; j < 30; j++) sym.data[i * 30 + j] = a.data[i * 30 + j]! + a.data[j * 30 + i]!;
   }
-  assertEquals(lapackMemoryBytes(), before);
+  const rhs = gaussian(30, 3, rng);
+  // LowRankProduct.svd over 24 shapes, more than its workspace-size cache holds (16), so the
+  // cache is filled, cleared and refilled inside every round. Shapes come in pairs with the
+  // same m×n and inner dimension 3, then 12: a size cached under the wrong key would be too
+  // small for the second and fail with INFO < 0.
+  const products = Array.from({ length: 24 }, (_, i) => {
+    const m = 20 + (i >> 1), n = 30 + (i >> 1), r = i % 2 === 0 ? 3 : 12;
+    return new LowRankProduct(gaussian(m, r, rng), gaussian(r, n, rng));
+  });
+  const oneRound = (): Float64Array[] => {
+    svd(a);
+    qr(a);
+    eigh(sym);
+    solve(sym, rhs);
+    return products.map((p) => p.svd().s);
+  };
+  // The first round queries every workspace size (these shapes occur nowhere else).
+  const queried = oneRound();
+  for (let i = 0; i < 4; i++) oneRound(); // warm up the allocator
+  const filler = fillHeap();
+  try {
+    oneRound(); // may grow once: the filler took the free blocks the routines had used
+    // Errors must free too: a zero pivot found by dgetrf and an illegal argument reported by
+    // LAPACK (both thrown inside a wrapper, after its malloc), and an overflowing product of
+    // rescaled factors (found after lapackLowRankSvd returns).
+    const overflowing = new LowRankProduct(matrix(2, 1, [1e200, 1e200]), matrix(1, 2, [1e200, 1]));
+    const failures = (): void => {
+      assertThrows(() => solve(matrix(2, 2, [1, 2, 2, 4]), matrix(2, 1, [1, 1])), NumericalError);
+      assertThrows(() => overflowing.svd(), NumericalError, /s\[0\] = Infinity.*overflowed/);
+      assertThrows(() => lapackQr(illegal), NumericalError, /illegal value/);
+    };
+    failures();
+    const before = lapackMemoryBytes();
+    let last: Float64Array[] = [];
+    for (let i = 0; i < 100; i++) last = oneRound(); // 100 × (4 + 24) calls
+    for (let i = 0; i < 1000; i++) failures();
+    assertEquals(lapackMemoryBytes(), before);
+    // Cached workspace sizes give bit-identical results to the queried ones.
+    assertEquals(last, queried);
+  } finally {
+    for (const p of filler) wasm.free(p);
+  }
+});
+
+/** A "matrix" with −1 rows and no data: every wrapper passes M or N = −1 to LAPACK. */
+const illegal: Matrix = { rows: -1, cols: 0, data: new Float64Array(0) };
+
+Deno.test("lapack: INFO < 0 from each wrapper is a NumericalError naming the routine and argument", () => {
+  // LAPACK's own argument checks (xerbla_) with N or M = −1: which argument each routine
+  // numbers as M/N is fixed by its Fortran signature.
+  const cases: Array<[string, () => unknown, RegExp]> = [
+    ["qr", () => lapackQr(illegal), /LAPACK dgeqrf: argument 1 .*\(reported by DGEQRF\)/],
+    [
+      "svd",
+      () => lapackSvd({ rows: -1, cols: 0, data: new Float64Array(0) }),
+      // lapackSvd hands dgesdd Aᵀ: M = cols = 0, N = rows = −1 (argument 3).
+      /LAPACK dgesdd: argument 3 .*\(reported by DGESDD\)/,
+    ],
+    [
+      "eigh",
+      () => lapackEigh({ rows: -1, cols: -1, data: new Float64Array(1) }),
+      /dsyevd: argument 3 .*DSYEVD/,
+    ],
+    [
+      "solve",
+      () => lapackSolve({ rows: -1, cols: -1, data: new Float64Array(1) }, matrix(0, 0)),
+      /LAPACK dgetrf: argument 1 .*\(reported by DGETRF\)/,
+    ],
+    [
+      "LowRankProduct",
+      () => lapackLowRankSvd(illegal, matrix(0, 3)),
+      /LAPACK dgeqrf: argument 1 .*\(reported by DGEQRF\)/,
+    ],
+  ];
+  for (const [name, call, pattern] of cases) {
+    const error = assertThrows(call, NumericalError, pattern);
+    assertMatch(error.message, /bug in svlens's LAPACK wrapper, please report it/, name);
+  }
 });
 
 Deno.test("lapack: 1×n and n×1 vectors", () => {

@@ -3,6 +3,7 @@ import {
   haarOrthogonal,
   LowRankProduct,
   matmul,
+  type Matrix,
   matrix,
   Rng,
   svd,
@@ -83,9 +84,10 @@ for (const backend of BACKENDS) {
     assertOk(reconstructionError(a, r.u, r.s, r.vt) <= 1e-12 * frob(a));
     assertOk(columnOrthoError(r.u) <= 1e-12);
     assertOk(rowOrthoError(r.vt) <= 1e-12);
-    // The null singular values are mutually near-degenerate; the signal ones are not.
-    assertEquals(r.nearDegenerate.slice(0, 4), [false, false, false, false]);
-    assertOk(r.nearDegenerate.slice(4).every((f) => f));
+    // The 11 null singular values (rounding noise, ≤ nullCutoff) are null, not degenerate: no
+    // flags, although they are within 1e-6 of each other.
+    assertOk(r.s[4]! <= r.nullCutoff);
+    assertEquals(r.nearDegenerate, new Array(15).fill(false));
   });
 
   Deno.test(`LowRankProduct[${backend}]: inner dimension above m or n, vectors, zero factor`, () => {
@@ -129,6 +131,54 @@ for (const backend of BACKENDS) {
     const cut = svd(a, { backend, nullRtol: 1e-2 });
     assertEquals(cut.rank, 3);
     assertAlmostEquals(cut.nullCutoff, 3e-2, 1e-14);
+  });
+
+  Deno.test(`svd[${backend}]: near-degeneracy is a relative gap between neighbours above the cutoff`, () => {
+    // U·diag(d)·Wᵀ with Haar U, W: σ = d to ~eps·d[0] = 2e-16 absolute, far inside every
+    // margin below (each flagged gap ≤ 1e-2 × its threshold, each unflagged gap ≥ 1e5 ×).
+    const q = haarOrthogonal(5, new Rng(9)), w = haarOrthogonal(5, new Rng(10));
+    const mixed = (d: number[]): Matrix => {
+      const a = matrix(5, 5);
+      for (let i = 0; i < 5; i++) {
+        for (let j = 0; j < 5; j++) {
+          let s = 0;
+          for (let k = 0; k < 5; k++) s += q.data[i * 5 + k]! * d[k]! * w.data[j * 5 + k]!;
+          a.data[i * 5 + j] = s;
+        }
+      }
+      return a;
+    };
+    const flags = (d: number[]): boolean[] => svd(mixed(d), { backend }).nearDegenerate;
+    // 1e-7 and 5e-8 differ by 2×: not degenerate, though their gap (5e-8) is below 1e-6·σ₁
+    // (the rule before compared gaps with σ₁ and flagged them).
+    assertEquals(flags([1, 0.5, 0.25, 1e-7, 5e-8]), [false, false, false, false, false]);
+    // 1e-7 and 1e-7·(1 − 1e-8): relative gap 1e-8 ≤ 1e-6 — degenerate at any scale.
+    assertEquals(flags([1, 0.5, 0.25, 1e-7, 1e-7 * (1 - 1e-8)]), [
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    // A triple block at the top: 1, 1 − 1e-9, 1 − 2e-9 (each neighbour gap ≈ 1e-9).
+    assertEquals(flags([1, 1 - 1e-9, 1 - 2e-9, 0.5, 0.1]), [true, true, true, false, false]);
+    // Values below the null cutoff (5·eps·σ₁ ≈ 1.1e-15) are null, never degenerate, and do
+    // not flag the last value above the cutoff: rank 3, no flags.
+    const nullPair = svd(mixed([1, 0.5, 1e-3, 1e-20, 0]), { backend });
+    assertEquals(nullPair.rank, 3);
+    assertEquals(nullPair.nearDegenerate, [false, false, false, false, false]);
+    // A pair straddling the cutoff: s₂ = 2e-3 is kept, s₃ = 2e-3·(1 − 1e-9) is null (cutoff
+    // 2e-3 − 1e-12 between them, each 1e-12 ≫ 2e-16 away): the kept one is not flagged.
+    const straddle = svd(mixed([1, 0.5, 2e-3, 2e-3 * (1 - 1e-9), 0]), {
+      backend,
+      nullRtol: 2e-3 * (1 - 5e-10),
+    });
+    assertEquals(straddle.rank, 3);
+    assertEquals(straddle.nearDegenerate, [false, false, false, false, false]);
+    // With nullRtol = 0 everything positive is in the rank, so two equal tiny values above
+    // the rounding noise now count: σ = 1e-6 twice (relative gap ≤ 1e-9 after rounding).
+    const tinyPair = svd(mixed([1, 0.5, 0.25, 1e-6, 1e-6]), { backend, nullRtol: 0 });
+    assertEquals(tinyPair.nearDegenerate, [false, false, false, true, true]);
   });
 
   Deno.test(`svd[${backend}]: NaN/Inf input is a NumericalError naming the entry`, () => {
