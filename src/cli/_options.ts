@@ -6,7 +6,7 @@
 import { TL_DEFAULT_PROCESSING } from "../circuits/process.ts";
 import { UsageError } from "../errors.ts";
 import { NO_PROCESSING, type Processing } from "../model/types.ts";
-import type { Backend } from "../runtime/mod.ts";
+import { type Backend, chooseBackend } from "../runtime/mod.ts";
 
 /** The single MODEL positional; a usage error (with `usage`) for none or several. */
 export function modelArg(positionals: readonly string[], usage: string): string {
@@ -16,13 +16,21 @@ export function modelArg(positionals: readonly string[], usage: string): string 
   return positionals[0]!;
 }
 
-/** Parses `--backend onnx|reference` (default `onnx`); a usage error (with `usage`) otherwise. */
-export function backendOption(value: string | undefined, usage: string): Backend {
-  const backend = value ?? "onnx";
-  if (backend !== "onnx" && backend !== "reference") {
-    throw new UsageError(`--backend must be onnx or reference, got '${backend}'\n${usage}`);
+/**
+ * Parses `--backend onnx|reference`; absent → `"auto"` (onnx where it can start, else the
+ * reference, see `chooseBackend`); a usage error (with `usage`) otherwise.
+ */
+export function backendOption(value: string | undefined, usage: string): Backend | "auto" {
+  if (value === undefined) return "auto";
+  if (value !== "onnx" && value !== "reference") {
+    throw new UsageError(`--backend must be onnx or reference, got '${value}'\n${usage}`);
   }
-  return backend;
+  return value;
+}
+
+/** `chooseBackend` with its warning on stderr (the CLI's form). */
+export function resolveBackend(requested: Backend | "auto"): Promise<Backend> {
+  return chooseBackend(requested, (message) => console.error(`warning: ${message}`));
 }
 
 /** TransformerLens's `from_pretrained` flag names → svlens's processing fields. */

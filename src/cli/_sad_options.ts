@@ -153,8 +153,8 @@ export interface SadOptions {
   headTypes: Map<string, HeadType> | undefined;
   /** Rotary decomposition. */
   rotary: "residual" | "per-offset";
-  /** Forward-pass backend. */
-  backend: Backend;
+  /** Forward-pass backend (`"auto"` when not given: resolve it with `resolveBackend`). */
+  backend: Backend | "auto";
 }
 
 /** How {@linkcode sadOptions} reports errors. */

@@ -23,7 +23,13 @@ import { formatTable } from "../report/table.ts";
 import { runWithCache } from "../runtime/mod.ts";
 import { VERSION } from "../version.ts";
 import { parseCommandArgs } from "./_args.ts";
-import { backendOption, modelArg, processingNames, processingOption } from "./_options.ts";
+import {
+  backendOption,
+  modelArg,
+  processingNames,
+  processingOption,
+  resolveBackend,
+} from "./_options.ts";
 
 /** The usage line printed with `--help` and on usage errors. */
 export const USAGE: string = [
@@ -100,7 +106,7 @@ export async function run(args: string[]): Promise<number> {
   if (values.out === undefined) {
     throw new UsageError(`--out FILE.safetensors is required\n${USAGE}`);
   }
-  const backend = backendOption(values.backend, USAGE);
+  const requested = backendOption(values.backend, USAGE);
   const processing = processingOption(values.processing, values.raw, USAGE);
   const names = values.names?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const tokensArg = values.tokens === undefined ? undefined : parseTokens(values.tokens);
@@ -120,6 +126,7 @@ export async function run(args: string[]): Promise<number> {
   }
   if (values["prepend-bos"]) tokens = [await bosId(loaded, modelId), ...tokens];
   const model = processWeights(loaded, { ...processing, inPlace: true });
+  const backend = await resolveBackend(requested);
   let cache;
   try {
     cache = await runWithCache(model, [tokens], { names, backend });

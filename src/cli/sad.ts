@@ -15,7 +15,7 @@ import { loadTokenizer } from "../model/tokenizer.ts";
 import { formatTable, writeRun } from "../report/mod.ts";
 import { HEAD_TYPES, type IoiSadResult, sadOnIoi } from "../sad/mod.ts";
 import { NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
-import { modelArg } from "./_options.ts";
+import { modelArg, resolveBackend } from "./_options.ts";
 import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
 import {
   HEAD_COLUMNS,
@@ -75,10 +75,11 @@ export async function run(args: string[]): Promise<number> {
   if ((values.task ?? "ioi") !== "ioi") {
     throw new UsageError(`--task must be ioi (the only task so far), got '${values.task}'`);
   }
-  const { n, seed, rotationSeed, heads, tau, bias, headTypes, rotary, backend } = sadOptions(
-    values,
-    { heads: values.heads, usage: USAGE },
-  );
+  const { n, seed, rotationSeed, heads, tau, bias, headTypes, rotary, backend: requested } =
+    sadOptions(
+      values,
+      { heads: values.heads, usage: USAGE },
+    );
 
   const loaded = await loadModel(modelId, { revision: values.revision });
   if (loaded.tokenizer === undefined) {
@@ -99,6 +100,7 @@ export async function run(args: string[]): Promise<number> {
       );
     }
   }
+  const backend = await resolveBackend(requested);
   const total = heads?.length ?? nLayers * nHeads;
   const bar = progress("sad heads", total, { quiet: values.json === true });
   let result: IoiSadResult;

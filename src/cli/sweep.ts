@@ -30,7 +30,8 @@ import {
 } from "../sad/mod.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { statCell } from "./_sad_report.ts";
-import { modelArg } from "./_options.ts";
+import type { Backend } from "../runtime/mod.ts";
+import { modelArg, resolveBackend } from "./_options.ts";
 import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
 import { USAGE as SAD_USAGE } from "./sad.ts";
 
@@ -198,10 +199,11 @@ async function compute(values: Values, positionals: string[]): Promise<Gathered>
   }
   const revisions = parseRevisions(values.revisions);
   const shard = parseShard(values.shard);
-  const { n, seed, rotationSeed, heads, tau, bias, headTypes, rotary, backend } = sadOptions(
-    values,
-    { heads: values.head ?? values.heads, usage: USAGE, sadUsage: SAD_USAGE },
-  );
+  const { n, seed, rotationSeed, heads, tau, bias, headTypes, rotary, backend: requested } =
+    sadOptions(
+      values,
+      { heads: values.head ?? values.heads, usage: USAGE, sadUsage: SAD_USAGE },
+    );
   const out = values.out.replace(/\/+$/, "");
   const recordsDir = `${out}/revisions`;
   const modelIsDir = await isLocalDirectory(modelId);
@@ -229,6 +231,7 @@ async function compute(values: Values, positionals: string[]): Promise<Gathered>
   const mine = shardRevisions(revisions, shard.index, shard.count);
   const bar = progress("sweep revisions", mine.length, { quiet: values.json === true });
   let skipped = 0;
+  let backend: Backend | undefined; // resolved when a revision needs computing
   for (const revision of mine) {
     const path = `${recordsDir}/${revision}.json`;
     if (await readRecord(path, revision, key, source)) {
@@ -253,6 +256,7 @@ async function compute(values: Values, positionals: string[]): Promise<Gathered>
     const model = processWeights(loaded, { inPlace: true });
     checkBias(bias, rotary, model.config.rotaryDim);
     const loadMs = performance.now() - t0;
+    backend ??= await resolveBackend(requested);
     const result = await sadOnIoi(model, tokenizer, {
       n,
       seed,

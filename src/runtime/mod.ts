@@ -71,6 +71,34 @@ export async function runWithCache(
 }
 
 /**
+ * The backend to run: `requested` itself, or for `"auto"` onnxruntime-web where it can start
+ * (its runtime loads and initialises), else the pure-TypeScript reference, with `warn` told why.
+ * Both give the same activations (to float32 rounding); the reference is ≈ 10× slower.
+ *
+ * @example
+ * ```ts ignore
+ * import { chooseBackend, runWithCache } from "./mod.ts";
+ * const backend = await chooseBackend("auto", (m) => console.error(`warning: ${m}`));
+ * const cache = await runWithCache(model, [[464, 3290]], { backend });
+ * ```
+ */
+export async function chooseBackend(
+  requested: Backend | "auto",
+  warn: (message: string) => void,
+): Promise<Backend> {
+  if (requested !== "auto") return requested;
+  const { BackendUnavailableError, initOrt } = await import("./onnx_session.ts");
+  try {
+    await initOrt(DEFAULT_THREADS);
+    return "onnx";
+  } catch (error) {
+    if (!(error instanceof BackendUnavailableError)) throw error;
+    warn(`${error.message}. Using the reference backend (same activations, about 10× slower)`);
+    return "reference";
+  }
+}
+
+/**
  * Frees the onnxruntime-web sessions cached for `model` (each holds a copy of the weights in
  * WebAssembly memory). Call it when a model is no longer run; the next run rebuilds them.
  */

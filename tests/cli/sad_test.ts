@@ -136,5 +136,15 @@ Deno.test("svlens sad with the default onnx backend runs under its documented pe
     );
     assertEquals(table.code, 0, table.stderr);
     assertMatch(table.stdout, /nothing written: add --out DIR \(and --allow-write=DIR/);
+    // Without --unstable-raw-imports (nor a read grant on onnxruntime's .wasm) the default falls
+    // back to the reference forward pass, says so, and records it; an explicit onnx fails.
+    const args = ["sad", model, "--n", "2", "--heads", "0.1", "--json"];
+    const fallback = await runCli(args, [`--allow-read=${model}`]);
+    assertEquals(fallback.code, 0, fallback.stderr);
+    assertMatch(fallback.stderr, /warning: .*--unstable-raw-imports.*Using the reference backend/s);
+    assertEquals(JSON.parse(fallback.stdout).parameters.backend, "reference");
+    const explicit = await runCli([...args, "--backend", "onnx"], [`--allow-read=${model}`]);
+    assertEquals(explicit.code, 1, explicit.stderr);
+    assertMatch(explicit.stderr, /error: onnxruntime-web's runtime .* could not be loaded/);
   });
 });
