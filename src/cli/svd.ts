@@ -401,7 +401,8 @@ export async function run(args: string[]): Promise<number> {
     rotaryNote: rotaryNote ?? null,
     svdMethod: "factored: thin QR of both factors + SVD of the d_head×d_head core " +
       "(LowRankProduct.svd, float64); no dense d_model×d_model SVD",
-    degeneracyRule: "nearDegenerate: |σ_k − σ_{k±1}| ≤ 1e-6·σ₁",
+    degeneracyRule:
+      "nearDegenerate: σ_k − σ_{k+1} ≤ 1e-6·σ_k for neighbours both above the null cutoff",
     effectiveRankDefinition: "exp(−Σ p_k ln p_k), p_k = σ_k / Σσ (Roy & Vetterli 2007)",
     readoutDefinition: "token scores = W_E·u_k (both QK sides: W_E·v_k; OV written side: " +
       "W_Uᵀ·v_k) with processed weights, float32; top and bottom topK per vector",
