@@ -11,22 +11,45 @@ import { progress } from "../io/progress.ts";
 import { intOption, parseCommandArgs } from "./_args.ts";
 import {
   type ExperimentResult,
+  KEY_ALIASES,
+  parseSetting,
   type PointResult,
+  type Preset,
   preset,
   type PresetName,
   PRESETS,
   runExperiment,
   SAD_QUERIES,
+  SETTABLE_KEYS,
+  type ToyConfig,
 } from "../toy/mod.ts";
 
+/** `text` broken at spaces into lines of at most `width` characters, each indented by `indent`. */
+function wrap(text: string, indent: number, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line && indent + line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.map((l) => " ".repeat(indent) + l).join("\n");
+}
+
 const USAGE = `usage: svlens toy [--preset ${PRESETS.join("|")}] [--seed N] [--steps N]
-                  [--out DIR] [--json]
+                  [--set KEY=VALUE]... [--out DIR] [--json]
 
 Trains the toy model (features → autoencoder + one attention head) and checks that the
 singular vectors of Ω = W_Qᵀ W_K align with the attended features.
   --preset   experiment (default single-pair)
   --seed     random seed (default 0)
   --steps    training steps per run (default: the preset's)
+  --set      any other configuration value, repeatable, applied after --seed/--steps, e.g.
+             --set p=0.05 --set lambda=2 --set attnLoss=mse. Keys:
+${wrap(SETTABLE_KEYS.join(", "), 13, 92)}
+             aliases ${Object.entries(KEY_ALIASES).map(([a, k]) => `${a}=${k}`).join(", ")}
   --out      output directory (default out/toy/<preset>)
   --json     print only the JSON summary on stdout
 Permissions: --allow-write=<out dir> (e.g. deno run --allow-write=out/toy cli.ts toy)`;
@@ -37,6 +60,7 @@ export async function run(args: string[]): Promise<number> {
     preset: { type: "string" },
     seed: { type: "string" },
     steps: { type: "string" },
+    set: { type: "string", multiple: true },
     out: { type: "string" },
     json: { type: "boolean" },
   }, USAGE);
@@ -52,10 +76,10 @@ export async function run(args: string[]): Promise<number> {
     throw new UsageError(`--preset must be one of ${PRESETS.join(", ")}, got '${name}'\n${USAGE}`);
   }
   const seed = intOption("seed", values.seed, 0);
-  const overrides = values.steps === undefined
+  const overrides: Partial<ToyConfig> = values.steps === undefined
     ? { seed }
     : { seed, steps: intOption("steps", values.steps, 0) };
-  const chosen = preset(name, overrides);
+  const chosen = presetWithSettings(name, overrides, values.set ?? []);
   const out = values.out ?? `out/toy/${name}`;
   const nPoints = chosen.sweep?.values.length ?? 1;
   const bar = progress(`toy ${name}: training`, nPoints * chosen.config.steps, {
@@ -84,6 +108,33 @@ export async function run(args: string[]): Promise<number> {
   return 0;
 }
 
+/** The preset with `--set` settings applied; bad keys or values are usage errors. */
+function presetWithSettings(
+  name: PresetName,
+  overrides: Partial<ToyConfig>,
+  settings: string[],
+): Preset {
+  const swept = preset(name).sweep?.field;
+  for (const setting of settings) {
+    let parsed: Partial<ToyConfig>;
+    try {
+      parsed = parseSetting(setting);
+    } catch (error) {
+      throw new UsageError(`--set: ${(error as Error).message}\n${USAGE}`);
+    }
+    if (swept !== undefined && swept in parsed) {
+      throw new UsageError(`--set: the ${name} preset sweeps ${swept}; it cannot be set`);
+    }
+    Object.assign(overrides, parsed);
+  }
+  try {
+    return preset(name, overrides);
+  } catch (error) {
+    if (error instanceof RangeError) throw new UsageError(`--set: ${error.message}\n${USAGE}`);
+    throw error;
+  }
+}
+
 function jsonNumber(_key: string, value: unknown): unknown {
   return typeof value === "number" && !Number.isFinite(value) ? null : value;
 }
@@ -92,7 +143,7 @@ const fmt = (v: number | undefined, digits = 4): string =>
   v === undefined || !Number.isFinite(v) ? "-" : Number(v.toPrecision(digits)).toString();
 
 /** The per-point columns both sweep tables show (terminal and report), after the swept value. */
-const SWEEP_COLUMNS = ["mean |cos|", "σ gap", "theory |cos|", "‖E_X‖₂", "ρ"];
+const SWEEP_COLUMNS = ["mean |cos|", "σ gap", "theory |cos|", "theory span", "‖E_X‖₂", "ρ"];
 
 /** One sweep point's cells under {@linkcode SWEEP_COLUMNS}. */
 function sweepCells(summary: PointResult["summary"]): string[] {
@@ -100,6 +151,7 @@ function sweepCells(summary: PointResult["summary"]): string[] {
     fmt(summary.meanMatchedCos),
     fmt(summary.sigmaGap),
     fmt(summary.theoryCos),
+    fmt(summary.theorySubspaceMin),
     fmt(summary.normEX),
     fmt(summary.rho),
   ];
@@ -119,7 +171,9 @@ function humanTable(res: ExperimentResult): string {
         fmt(s.sigmaGap),
       ],
       ["subspace cos (query, key)", `${fmt(s.subspaceQuery)}, ${fmt(s.subspaceKey)}`],
-      ["theory oracle |cos|", fmt(s.theoryCos)],
+      ["theory Ω*: |cos| by rank (mean, min)", `${fmt(s.theoryCos)}, ${fmt(s.theoryMinCos)}`],
+      ["theory Ω*: span cos (min)", fmt(s.theorySubspaceMin)],
+      ["theory Ω*: max |σ_k/σ_1 − σ*_k/σ*_1|", fmt(s.theorySigmaRatioMaxDiff)],
       ["SAD: N_recon = 1 (target firings)", fmt(s.sadTargetNRecon1)],
       [
         "SAD: sparseness SVD vs rotated",
@@ -272,6 +326,7 @@ export function buildResults(
     arrays[`${prefix}Vt`] = { shape: [p.alignment.svd.vt.rows, d], data: p.alignment.svd.vt.data };
     arrays[`${prefix}cosU`] = { shape: [n, K], data: p.alignment.cosU };
     arrays[`${prefix}cosV`] = { shape: [n, K], data: p.alignment.cosV };
+    arrays[`${prefix}OmegaStar`] = { shape: [d, d], data: p.optimum.omega };
     if (p.train.mu) arrays[`${prefix}mu`] = { shape: [d], data: p.train.mu };
   };
   let summary: Record<string, unknown>;
@@ -281,8 +336,8 @@ export function buildResults(
     const p = res.points[0]!;
     addPoint(p, "");
     summary = { preset: pr.name, ...p.summary };
-    detail = { matches: p.alignment.matches };
-    figures = [...pointFigures(p), summaryTable(p)];
+    detail = { matches: p.alignment.matches, theory: p.theory };
+    figures = [...pointFigures(p), summaryTable(p), theoryTable(p)];
   } else {
     const sw = pr.sweep;
     res.points.forEach((p, i) => addPoint(p, `point${i}.`));
@@ -296,6 +351,7 @@ export function buildResults(
       meanMatchedCos: ys("meanMatchedCos"),
       sigmaGap: ys("sigmaGap"),
       theoryCos: ys("theoryCos"),
+      theorySubspaceMin: ys("theorySubspaceMin"),
       normEX: ys("normEX"),
       rho: ys("rho"),
     };
@@ -359,9 +415,20 @@ export function buildResults(
       sadQueries: SAD_QUERIES,
       logitScale: "none (l = x_qᵀ Ω x_k)",
       avgCos: "mean over pairs of ½(|cos(w_a,u_k)| + |cos(w_b,v_k)|), Hungarian matching",
-      theoryOracle: cfg.attnLoss === "ce"
-        ? "u ∝ Σ_R⁺x_a (uncentred), v ∝ Cov(x)⁺ E[f_b(x−Ex)] (softmax shift-invariance)"
-        : "u ∝ Σ_R⁺x_a, v ∝ Σ_S⁺y_b (uncentred)",
+      theoryOracle: {
+        optimum: cfg.attnLoss === "ce"
+          ? "Ω* = Σ_R⁺ (Σ_ab T_ab x_a y_bᵀ) Cov(x)⁺, x_a = E[f_a x] (uncentred), " +
+            "y_b = E[f_b (x − E x)] (keys centred: softmax shift-invariance, small-logit limit)"
+          : "Ω* = Σ_R⁺ (Σ_ab T_ab x_a y_bᵀ) Σ_S⁺, Σ = E[x xᵀ], x_a = E[f_a x], y_b = E[f_b x]",
+        moments: "closed form for Bernoulli(p)·Uniform[0,1] features at the trained W and μ; " +
+          "pseudo-inverses cut singular values ≤ 1e-10·σ_max",
+        comparison: "SVD of Ω*; trained triplet k vs Ω*'s triplet k for k = 1..R, " +
+          "R = min(#pairs, rank Ω*, triplets)",
+        theoryCos: "mean over k ≤ R of ½(|cos(u_k, u*_k)| + |cos(v_k, v*_k)|)",
+        theorySubspace: "cosines of the principal angles between span{u_1..u_R} and " +
+          "span{u*_1..u*_R} (and v)",
+        singlePair: "for one pair Ω* is rank one: u*_1 ∝ Σ_R⁺ x_a, v*_1 ∝ Σ_S⁺ y_b",
+      },
       anisotropyDefinition: "x = W f + α·μ̂ (μ̂ random unit vector); ρ = ‖E_X‖₂/√E‖x‖²",
     },
     summary: { ...summary, seconds: res.seconds },
@@ -382,8 +449,6 @@ function summaryTable(p: PointResult): Figure {
       "|cos(w_a,u)|",
       "|cos(w_b,v)|",
       "σ",
-      "theory u",
-      "theory v",
     ],
     rows: p.alignment.matches.map((mt, i) => [
       `(${mt.query},${mt.key})`,
@@ -392,8 +457,25 @@ function summaryTable(p: PointResult): Figure {
       fmt(mt.cosQuery),
       fmt(mt.cosKey),
       fmt(mt.sigma),
-      fmt(p.theory.cosQuery[i]),
-      fmt(p.theory.cosKey[i]),
     ]),
+  };
+}
+
+function theoryTable(p: PointResult): Figure {
+  const t = p.theory;
+  return {
+    kind: "table",
+    title: "Theory oracle Ω* = Σ_R⁺ (Σ T_ab x_a y_bᵀ) Σ_S⁺ vs trained Ω, rank by rank",
+    columns: ["k", "|cos(u_k, u*_k)|", "|cos(v_k, v*_k)|", "σ_k/σ_1", "σ*_k/σ*_1"],
+    rows: t.cosU.map((c, k) => [
+      k + 1,
+      fmt(c),
+      fmt(t.cosV[k]),
+      fmt(t.sigmaRatio[k]),
+      fmt(t.optimumSigmaRatio[k]),
+    ]),
+    caption: `Principal-angle cosines between the top-${t.ranks} spans: left ${
+      t.subspaceU.map((x) => fmt(x)).join(", ")
+    }; right ${t.subspaceV.map((x) => fmt(x)).join(", ")}.`,
   };
 }

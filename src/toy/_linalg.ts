@@ -3,10 +3,10 @@
  * @module
  */
 export {
-  eigh,
   haarOrthogonal,
   type Matrix,
   matrix,
+  pinv,
   qr,
   Rng,
   svd,

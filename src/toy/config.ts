@@ -99,6 +99,61 @@ export function makeConfig(overrides: Partial<ToyConfig> = {}): ToyConfig {
   return cfg;
 }
 
+/** Fields of {@linkcode ToyConfig} settable one by one (`svlens toy --set key=value`): all but `pairs`. */
+export const SETTABLE_KEYS: readonly (keyof ToyConfig)[] = Object.freeze(
+  (Object.keys(DEFAULT_CONFIG) as (keyof ToyConfig)[]).filter((k) => k !== "pairs"),
+);
+
+/** Short names accepted for some fields (method.md's symbols). */
+export const KEY_ALIASES: Readonly<Record<string, keyof ToyConfig>> = Object.freeze({
+  p: "featureProb",
+  m: "keysPerQuery",
+  alpha: "anisotropy",
+});
+
+const CHOICES: Partial<Record<keyof ToyConfig, readonly string[]>> = {
+  attnLoss: ["ce", "mse"],
+  reconTokens: ["all", "query"],
+};
+
+/**
+ * Parses one `key=value` setting into a config override; `key` is a field of
+ * {@linkcode SETTABLE_KEYS} or an alias of {@linkcode KEY_ALIASES}. The value's type follows the
+ * default's (number, boolean `true|false`, or one of the field's choices). Range checks are left
+ * to {@linkcode validateConfig}. Throws a RangeError naming the key or value.
+ */
+export function parseSetting(setting: string): Partial<ToyConfig> {
+  const eq = setting.indexOf("=");
+  if (eq < 0) throw new RangeError(`expected key=value, got '${setting}'`);
+  const name = setting.slice(0, eq).trim();
+  const raw = setting.slice(eq + 1).trim();
+  const key = Object.hasOwn(KEY_ALIASES, name) ? KEY_ALIASES[name]! : name as keyof ToyConfig;
+  if (!SETTABLE_KEYS.includes(key)) {
+    const aliases = Object.entries(KEY_ALIASES).map(([a, k]) => `${a}=${k}`).join(", ");
+    throw new RangeError(
+      `unknown key '${name}'; valid keys: ${SETTABLE_KEYS.join(", ")} (aliases ${aliases})`,
+    );
+  }
+  const choices = CHOICES[key];
+  if (choices) {
+    if (!choices.includes(raw)) {
+      throw new RangeError(`${key} must be one of ${choices.join(", ")}, got '${raw}'`);
+    }
+    return { [key]: raw };
+  }
+  if (typeof DEFAULT_CONFIG[key] === "boolean") {
+    if (raw !== "true" && raw !== "false") {
+      throw new RangeError(`${key} must be true or false, got '${raw}'`);
+    }
+    return { [key]: raw === "true" };
+  }
+  const value = Number(raw);
+  if (raw === "" || !Number.isFinite(value)) {
+    throw new RangeError(`${key} must be a number, got '${raw}'`);
+  }
+  return { [key]: value };
+}
+
 /** Throws a RangeError naming the first invalid field of `cfg`. */
 export function validateConfig(cfg: ToyConfig): void {
   const posInt = ["nFeatures", "dModel", "dHead", "keysPerQuery", "batchSize"] as const;
@@ -127,6 +182,15 @@ export function validateConfig(cfg: ToyConfig): void {
   }
   if (!(cfg.beta1 >= 0 && cfg.beta1 < 1 && cfg.beta2 >= 0 && cfg.beta2 < 1)) {
     throw new RangeError(`toy config: betas must be in [0, 1), got ${cfg.beta1}, ${cfg.beta2}`);
+  }
+  if (!Number.isFinite(cfg.targetScale)) {
+    throw new RangeError(`toy config: targetScale must be finite, got ${cfg.targetScale}`);
+  }
+  for (const [k, choices] of Object.entries(CHOICES)) {
+    const v = cfg[k as keyof ToyConfig];
+    if (!choices.includes(v as string)) {
+      throw new RangeError(`toy config: ${k} must be one of ${choices.join(", ")}, got ${v}`);
+    }
   }
   if (cfg.pairs.length === 0) throw new RangeError("toy config: pairs must not be empty");
   for (const p of cfg.pairs) {

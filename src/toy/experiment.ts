@@ -14,7 +14,13 @@ import {
   type FeatureOrthogonality,
   featureOrthogonality,
 } from "./alignment.ts";
-import { absCos, theoryPredictions, tokenMoments } from "./theory.ts";
+import {
+  compareWithOptimum,
+  type TheoryComparison,
+  type TheoryOptimum,
+  theoryOptimum,
+  tokenMoments,
+} from "./theory.ts";
 import { type ToySad, toySad } from "./sad.ts";
 import { Rng } from "./_linalg.ts";
 
@@ -29,8 +35,10 @@ export interface PointResult {
   train: TrainResult;
   /** Final alignment. */
   alignment: Alignment;
-  /** Per pair |cos(u_matched, Σ_R⁺x_a)| and |cos(v_matched, Σ_S⁺y_b)|. */
-  theory: { cosQuery: number[]; cosKey: number[] };
+  /** The theory oracle Ω* (method.md §2.7) at the trained W and μ. */
+  optimum: TheoryOptimum;
+  /** Trained triplets vs Ω*'s, rank by rank. */
+  theory: TheoryComparison;
   /** Feature orthogonality at initialisation and after training. */
   orthogonality: { init: FeatureOrthogonality; final: FeatureOrthogonality };
   /** Toy SAD on a held-out batch. */
@@ -64,16 +72,9 @@ export function runPoint(
 ): PointResult {
   const tr = train(cfg, { onStep });
   const al = analyzeAlignment(cfg, tr.params);
-  const preds = theoryPredictions(cfg, tr.params, tr.mu);
+  const optimum = theoryOptimum(cfg, tr.params.W, tr.mu);
+  const theory = compareWithOptimum(al.svd, optimum.svd, cfg.pairs.length);
   const d = cfg.dModel;
-  const theory = { cosQuery: [] as number[], cosKey: [] as number[] };
-  al.matches.forEach((mt, p) => {
-    const k = mt.triplet;
-    const u = Array.from({ length: d }, (_, r) => al.svd.u.data[r * al.svd.u.cols + k]!);
-    const v = al.svd.vt.data.subarray(k * d, (k + 1) * d);
-    theory.cosQuery.push(absCos(u, preds[p]!.u));
-    theory.cosKey.push(absCos(v, preds[p]!.v));
-  });
   const init = initParams(cfg, new Rng(cfg.seed), new Float32Array(0));
   const orthogonality = {
     init: featureOrthogonality(cfg, init.W),
@@ -107,9 +108,20 @@ export function runPoint(
     matchedTriplet: first.triplet + 1,
     sigmaRatio: al.sigma[0]! / al.sigma[1]!,
     sigmaGap: al.sigmaGap,
-    theoryCos: mean([...theory.cosQuery, ...theory.cosKey]),
-    theoryCosQuery: theory.cosQuery[0]!,
-    theoryCosKey: theory.cosKey[0]!,
+    // Trained triplet k vs Ω*'s triplet k, k = 1..R (R = number of pairs unless Ω* has lower
+    // rank): mean of ½(|cos(u_k,u*_k)| + |cos(v_k,v*_k)|), its two halves, the principal-angle
+    // cosines between the top-R spans, and the largest gap between σ_k/σ_1 and σ*_k/σ*_1.
+    theoryCos: mean([...theory.cosU, ...theory.cosV]),
+    theoryCosQuery: mean(theory.cosU),
+    theoryCosKey: mean(theory.cosV),
+    theoryMinCos: Math.min(...theory.cosU, ...theory.cosV),
+    theoryRanks: theory.ranks,
+    theorySubspaceQuery: mean(theory.subspaceU),
+    theorySubspaceKey: mean(theory.subspaceV),
+    theorySubspaceMin: Math.min(...theory.subspaceU, ...theory.subspaceV),
+    theorySigmaRatioMaxDiff: Math.max(
+      ...theory.sigmaRatio.map((r, k) => Math.abs(r - theory.optimumSigmaRatio[k]!)),
+    ),
     meanMatchedCos: al.meanMatchedCos,
     minMatchedCos: Math.min(...al.matches.map((mt) => Math.min(mt.cosQuery, mt.cosKey))),
     topPFraction: al.topPFraction,
@@ -143,7 +155,16 @@ export function runPoint(
     trainSeconds: tr.seconds,
     stepsPerSecond: cfg.steps / tr.seconds,
   };
-  return { config: cfg, train: tr, alignment: al, theory, orthogonality, sad, summary };
+  return {
+    config: cfg,
+    train: tr,
+    alignment: al,
+    optimum,
+    theory,
+    orthogonality,
+    sad,
+    summary,
+  };
 }
 
 /** Runs `preset` (every sweep point in order, each from the same seed). */

@@ -11,7 +11,16 @@
  * ```
  * @module
  */
-export { DEFAULT_CONFIG, makeConfig, type TargetPair, type ToyConfig } from "./config.ts";
+export {
+  DEFAULT_CONFIG,
+  KEY_ALIASES,
+  makeConfig,
+  parseSetting,
+  SETTABLE_KEYS,
+  type TargetPair,
+  type ToyConfig,
+  validateConfig,
+} from "./config.ts";
 export { importance, sampleBatch, type SparseFeatures, type ToyBatch } from "./data.ts";
 export {
   initParams,
@@ -31,7 +40,17 @@ export {
   featureOrthogonality,
   type PairMatch,
 } from "./alignment.ts";
-export { absCos, theoryPredictions, tokenMoments } from "./theory.ts";
+export {
+  absCos,
+  compareWithOptimum,
+  spanCosines,
+  type TheoryComparison,
+  type TheoryOptimum,
+  theoryOptimum,
+  type TheoryPrediction,
+  theoryPredictions,
+  tokenMoments,
+} from "./theory.ts";
 export { type SadGroup, type ToySad, toySad } from "./sad.ts";
 export { type Preset, preset, type PresetName, PRESETS } from "./presets.ts";
 export {

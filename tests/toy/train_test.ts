@@ -4,7 +4,8 @@
  */
 import { makeConfig } from "../../src/toy/config.ts";
 import { runPoint } from "../../src/toy/experiment.ts";
-import { assertOk } from "../_assert.ts";
+import { preset } from "../../src/toy/presets.ts";
+import { assertEquals, assertOk } from "../_assert.ts";
 
 Deno.test("single pair T01 (N=20, D=H=10): u1 ∥ w0, v1 ∥ w1, one dominant σ, theory oracle, SAD", () => {
   const cfg = makeConfig({ batchSize: 256, steps: 1500, evalEvery: 500, seed: 1 });
@@ -56,4 +57,35 @@ Deno.test("multi-pair (N=40, D=H=20, 5 pairs, weights 2→1): pairs occupy the t
   assertOk(s.meanMatchedCos! >= 0.95, `mean matched |cos| ${s.meanMatchedCos}`);
   assertOk(s.sigmaGap! >= 5, `σ5/σ6 = ${s.sigmaGap}`);
   assertOk(s.subspaceMin! >= 0.95, `subspace min cos ${s.subspaceMin}`);
+  assertOk(s.theoryMinCos! >= 0.95, `min |cos(trained_k, Ω*_k)| ${s.theoryMinCos}`);
+});
+
+Deno.test("single pair under anisotropy α = 1: trained u1 follows the oracle Σ_R⁺x_a, not w_0", () => {
+  // The offset μ enters Σ_R and x_a, so the optimum's u1 leaves w_0 by an amount that depends on
+  // μ's direction. Measured over seeds 0–5 (1,500–2,000 steps, batch 256): |cos(u1, w0)| from
+  // 0.56 to 0.999, the oracle's query-side |cos| ≥ 0.997 throughout. Seed 0 (0.855 vs 0.997) is one where
+  // plain alignment and the oracle differ, so this test tells them apart.
+  const cfg = makeConfig({ anisotropy: 1, batchSize: 256, steps: 1500, evalEvery: 0, seed: 0 });
+  const s = runPoint(cfg).summary;
+  assertOk(s.theoryCosQuery! >= 0.95, `theory |cos| (query) ${s.theoryCosQuery}`);
+  assertOk(s.theoryCosKey! >= 0.95, `theory |cos| (key) ${s.theoryCosKey}`);
+  assertOk(
+    s.theoryCosQuery! > s.cosQuery! + 0.05,
+    `oracle ${s.theoryCosQuery} does not beat plain alignment |cos(u1, w0)| = ${s.cosQuery}`,
+  );
+});
+
+Deno.test("anisotropy preset at its largest α (4): mean matched |cos| > 0.75, trained triplets match Ω*", () => {
+  const pr = preset("anisotropy");
+  const alpha = Math.max(...pr.sweep!.values);
+  assertEquals(alpha, 4);
+  const p = runPoint({ ...pr.config, anisotropy: alpha });
+  const s = p.summary;
+  // The paper's claim (method.md §2.6): avg |cos| stays above 0.75 (measured 0.817).
+  assertOk(s.meanMatchedCos! > 0.75, `mean matched |cos| ${s.meanMatchedCos}`);
+  // Theory oracle by rank (measured 0.961–0.983; the per-pair rank-one prediction gave 0.82).
+  assertOk(s.theoryMinCos! >= 0.95, `min |cos(trained_k, Ω*_k)| ${s.theoryMinCos}`);
+  assertOk(s.theorySubspaceMin! >= 0.95, `span cos ${s.theorySubspaceMin}`);
+  // σ_k/σ_1 vs σ*_k/σ*_1 is reported, not asserted: CE's small-logit linearisation does not fix
+  // the σ ratios (measured max gap 0.088 here, 0.13 on the isotropic 5-pair run above).
 });
