@@ -9,7 +9,7 @@
  */
 import { processWeights } from "../circuits/mod.ts";
 import { ModelFormatError, SvlensError, UsageError } from "../errors.ts";
-import { progress } from "../io/progress.ts";
+import { type Progress, progress } from "../io/progress.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { formatTable, writeRun } from "../report/mod.ts";
@@ -102,7 +102,11 @@ export async function run(args: string[]): Promise<number> {
   }
   const backend = await resolveBackend(requested);
   const total = heads?.length ?? nLayers * nHeads;
-  const bar = progress("sad heads", total, { quiet: values.json === true });
+  const quiet = values.json === true;
+  // The forward pass is one call: a line that it runs, then the per-head bar.
+  const forward = progress(`sad forward pass (${n} prompts, ${backend})`, 0, { quiet });
+  forward.tick(0);
+  let bar: Progress | undefined;
   let result: IoiSadResult;
   try {
     result = await sadOnIoi(model, tokenizer, {
@@ -116,7 +120,11 @@ export async function run(args: string[]): Promise<number> {
       filterTopPrediction: values["filter-top"] === true,
       rotary,
       backend,
-      onHead: (l, h) => bar.tick(1, `${l}.${h}`),
+      onForward: () => {
+        forward.done("done");
+        bar = progress("sad heads", total, { quiet });
+      },
+      onHead: (l, h) => bar?.tick(1, `${l}.${h}`),
     });
   } catch (error) {
     // The arguments were checked above; what remains (a prompt longer than the model's context,
@@ -124,7 +132,7 @@ export async function run(args: string[]): Promise<number> {
     if (error instanceof RangeError) throw new SvlensError(error.message, { cause: error });
     throw error;
   }
-  bar.done();
+  bar?.done();
 
   const parameters = {
     model: modelId,

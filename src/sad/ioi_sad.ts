@@ -50,6 +50,8 @@ export interface IoiSadOptions {
   rotary?: "residual" | "per-offset";
   /** Forward backend (default `onnx`). */
   backend?: Backend;
+  /** Called when the forward pass over all prompts has run (for progress). */
+  onForward?: () => void;
   /** Called after each head (for progress). */
   onHead?: (layer: number, head: number) => void;
 }
@@ -135,6 +137,7 @@ export async function sadOnIoi(
     logitPositions: "last",
   });
   const forwardMs = performance.now() - t0;
+  options.onForward?.();
   let keep: Set<number> | undefined;
   if (options.filterTopPrediction) {
     const logits = cache.get("logits");
