@@ -13,7 +13,7 @@ import { type Progress, progress } from "../io/progress.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
 import { formatTable, writeRun } from "../report/mod.ts";
-import { HEAD_TYPES, type IoiSadResult, sadOnIoi } from "../sad/mod.ts";
+import { HEAD_TYPES, type IoiSadResult, sadOnIoi, SUM_CHECK_RTOL } from "../sad/mod.ts";
 import { NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
 import { modelArg, resolveBackend } from "./_options.ts";
 import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
@@ -154,6 +154,9 @@ export async function run(args: string[]): Promise<number> {
     firingRule: "1 ≤ s ≤ d ≤ END, A_ds ≥ tau (+ canonical IOI pair of typed heads)",
     nRecon: "ACC rule: l̃ > 0, signed descending sort, round(cumsum/l̃, 5) ≥ 1",
     sparseness: "Rolls–Tovee (Σ|c|)²/(K Σc²) of the contribution vector, lower = sparser",
+    sumCheck:
+      `|Σ_k c_k − l̃| ≤ ${SUM_CHECK_RTOL.toExponential()}·max(|l̃|, Σ_k |c_k|) on every firing, in both ` +
+      "bases (float64; the scale of the cancellation in the sum)",
     rotation: "one Haar-random K×K Q per head from Rng(rotationSeed), drawn in layer-major order",
     rotary: rotaryDim === 0
       ? "none"
