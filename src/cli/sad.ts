@@ -12,7 +12,7 @@ import { ModelFormatError, SvlensError, UsageError } from "../errors.ts";
 import { type Progress, progress } from "../io/progress.ts";
 import { loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
-import { formatTable, writeRun } from "../report/mod.ts";
+import { checkOutputDir, formatTable, writeRun } from "../report/mod.ts";
 import { HEAD_TYPES, type IoiSadResult, sadOnIoi, SUM_CHECK_RTOL } from "../sad/mod.ts";
 import { NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
 import { modelArg, resolveBackend } from "./_options.ts";
@@ -81,6 +81,7 @@ export async function run(args: string[]): Promise<number> {
       { heads: values.heads, usage: USAGE },
     );
 
+  if (values.out !== undefined) await checkOutputDir(values.out, "sad");
   const loaded = await loadModel(modelId, { revision: values.revision });
   if (loaded.tokenizer === undefined) {
     throw new ModelFormatError(

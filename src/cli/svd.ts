@@ -33,7 +33,7 @@ import { loadTokenizer, type Tokenizer } from "../model/tokenizer.ts";
 import type { Model } from "../model/types.ts";
 import type { ArrayEntry, Figure, RunResults } from "../report/types.ts";
 import { formatTable } from "../report/table.ts";
-import { writeRun } from "../report/write_run.ts";
+import { checkOutputDir, writeRun } from "../report/write_run.ts";
 import { headsOption, intOption, NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
 import { modelArg, processingNames, processingOption } from "./_options.ts";
 
@@ -290,6 +290,7 @@ export async function run(args: string[]): Promise<number> {
     timings[phase] += (now - mark) / 1000;
     mark = now;
   };
+  if (values.out !== undefined) await checkOutputDir(values.out, "svd");
   const loaded = await loadModel(modelId, { revision: values.revision, offline: values.offline });
   const { config } = loaded;
   const heads = requested ?? allHeads(loaded);

@@ -15,7 +15,7 @@ import { readTextIfExists } from "../io/exists.ts";
 import { progress } from "../io/progress.ts";
 import { isLocalDirectory, loadModel } from "../model/load.ts";
 import { loadTokenizer } from "../model/tokenizer.ts";
-import { type Figure, formatTable, writeRun } from "../report/mod.ts";
+import { checkOutputDir, type Figure, formatTable, writeRun } from "../report/mod.ts";
 import { parameterDifferences, parseRecord } from "../sad/sweep.ts";
 import {
   checkRecord,
@@ -205,6 +205,7 @@ async function compute(values: Values, positionals: string[]): Promise<Gathered>
       { heads: values.head ?? values.heads, usage: USAGE, sadUsage: SAD_USAGE },
     );
   const out = values.out.replace(/\/+$/, "");
+  await checkOutputDir(out, "sweep");
   const recordsDir = `${out}/revisions`;
   const modelIsDir = await isLocalDirectory(modelId);
   const source = modelIsDir ? await Deno.realPath(modelId) : modelId;
@@ -380,6 +381,7 @@ async function merge(values: Values, positionals: string[]): Promise<Gathered> {
   }
   const given = values.revisions === undefined ? undefined : parseRevisions(values.revisions);
   const out = values.out.replace(/\/+$/, "");
+  await checkOutputDir(out, "sweep");
   const from = (values.from ?? "").split(",").map((d) => d.trim().replace(/\/+$/, ""))
     .filter((d) => d !== "" && d !== out);
   const sources = [out, ...new Set(from)];

@@ -1,11 +1,12 @@
 /**
  * `svlens toy`: trains the toy model of a preset, analyses it, writes DIR/results.json,
  * DIR/arrays.safetensors and DIR/report.html, and prints a table (or the JSON summary).
- * Permissions: `--allow-write=<out dir>` only (nothing is read, no network).
+ * Permissions: `--allow-read=<out dir> --allow-write=<out dir>` only (the atomic rename needs
+ * read; nothing else is read, no network).
  * @module
  */
-import { SvlensError, UsageError } from "../errors.ts";
-import { formatTable, writeRun } from "../report/mod.ts";
+import { UsageError } from "../errors.ts";
+import { checkOutputDir, formatTable, writeRun } from "../report/mod.ts";
 import type { ArrayEntry, Figure, RunResults } from "../report/mod.ts";
 import { progress } from "../io/progress.ts";
 import { intOption, parseCommandArgs } from "./_args.ts";
@@ -52,7 +53,8 @@ ${wrap(SETTABLE_KEYS.join(", "), 13, 92)}
              aliases ${Object.entries(KEY_ALIASES).map(([a, k]) => `${a}=${k}`).join(", ")}
   --out      output directory (default out/toy/<preset>)
   --json     print only the JSON summary on stdout
-Permissions: --allow-write=<out dir> (e.g. deno run --allow-write=out/toy cli.ts toy)`;
+Permissions: --allow-read=<out dir> --allow-write=<out dir> (read too: the atomic rename needs
+it), e.g. deno run --allow-read=out/toy --allow-write=out/toy cli.ts toy`;
 
 /** Runs `svlens toy` with the arguments after the command name; returns the exit status. */
 export async function run(args: string[]): Promise<number> {
@@ -81,6 +83,7 @@ export async function run(args: string[]): Promise<number> {
     : { seed, steps: intOption("steps", values.steps, 0) };
   const chosen = presetWithSettings(name, overrides, values.set ?? []);
   const out = values.out ?? `out/toy/${name}`;
+  await checkOutputDir(out, "toy"); // before training, not after
   const nPoints = chosen.sweep?.values.length ?? 1;
   const bar = progress(`toy ${name}: training`, nPoints * chosen.config.steps, {
     quiet: values.json === true,
@@ -88,16 +91,7 @@ export async function run(args: string[]): Promise<number> {
   const result = runExperiment(chosen, { onStep: () => bar.tick() });
   bar.done();
   const { results, arrays } = buildResults(result);
-  try {
-    await writeRun(out, results, arrays);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) {
-      throw new SvlensError(
-        `cannot write to '${out}' (${(error as Error).message}); run with --allow-write=${out}`,
-      );
-    }
-    throw error;
-  }
+  await writeRun(out, results, arrays);
   if (values.json) {
     const extra = results.points === undefined ? {} : { points: results.points };
     console.log(JSON.stringify({ ...results.summary, ...extra, outDir: out }, jsonNumber, 2));

@@ -65,13 +65,18 @@ export interface LoadOptions extends HubOptions {
  * it) counts as "no", so it is loaded from the Hub. Shared with `svlens sweep`.
  */
 export async function isLocalDirectory(path: string): Promise<boolean> {
+  const repoLike = /^[\w.-]+(\/[\w.-]+)?$/.test(path) && !path.startsWith(".");
+  // Asked first: on a terminal, stat-ing an ungranted "gpt2" would make Deno prompt for it.
+  if (repoLike && Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+    return false;
+  }
   try {
     return (await Deno.stat(path)).isDirectory;
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
     const denied = error instanceof Deno.errors.NotCapable ||
       error instanceof Deno.errors.PermissionDenied;
-    if (denied && /^[\w.-]+(\/[\w.-]+)?$/.test(path) && !path.startsWith(".")) return false;
+    if (denied && repoLike) return false;
     throw error;
   }
 }

@@ -77,6 +77,39 @@ function encodeArrays(arrays: Record<string, ArrayEntry>, stored: StoredResults)
  * }, { "W": { shape: [2, 2], data: new Float32Array(4) } });
  * ```
  */
+/**
+ * Checks, before any work, that a run can be written to `dir`: read and write permission on it
+ * (asked without a prompt; the atomic rename needs both), `dir` not a file, and none of the
+ * run's files a directory. Throws SvlensError naming the problem and the fix.
+ */
+export async function checkOutputDir(dir: string, command: string): Promise<void> {
+  for (const name of ["read", "write"] as const) {
+    if (Deno.permissions.querySync({ name, path: dir }).state !== "granted") {
+      throw new SvlensError(
+        `svlens ${command} writes its results to ${dir} and needs --allow-read=${dir} ` +
+          `--allow-write=${dir} (read too: the atomic rename needs it); ${name} is not granted`,
+      );
+    }
+  }
+  const kind = async (path: string) => {
+    try {
+      return (await Deno.stat(path)).isDirectory ? "directory" : "file";
+    } catch (error) {
+      if (error instanceof Deno.errors.NotFound) return "none";
+      throw error;
+    }
+  };
+  if (await kind(dir) === "file") {
+    throw new SvlensError(`--out ${dir} is a file; give a directory (it is created if missing)`);
+  }
+  for (const file of Object.values(RUN_FILES)) {
+    const path = `${dir.replace(/\/+$/, "")}/${file}`;
+    if (await kind(path) === "directory") {
+      throw new SvlensError(`${path} is a directory; remove it or choose another --out`);
+    }
+  }
+}
+
 export async function writeRun(
   dir: string,
   results: RunResults,
@@ -88,6 +121,8 @@ export async function writeRun(
   const tensorBytes = stored.arrays ? encodeArrays(arrays!, stored) : undefined;
   const json = `${JSON.stringify(stored, null, 2)}\n`;
   const html = renderReport(JSON.parse(json) as StoredResults);
+  // All three files are replaced or none: a blocked target stops the run before the first.
+  await checkOutputDir(dir, results.command);
   await Deno.mkdir(base, { recursive: true });
   if (tensorBytes) await writeFileAtomic(base + RUN_FILES.arrays, tensorBytes);
   await writeTextAtomic(base + RUN_FILES.results, json);

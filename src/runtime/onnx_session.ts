@@ -47,6 +47,10 @@ async function loadWasmBinary(): Promise<Uint8Array> {
   }
   const path = ortWasmPath();
   try {
+    // Asked first, so an ungranted read fails here instead of prompting on a terminal.
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+      throw new Deno.errors.NotCapable(`Requires read access to "${path}"`);
+    }
     return await Deno.readFile(path);
   } catch (error) {
     throw new BackendUnavailableError(

@@ -165,3 +165,20 @@ Deno.test("svlens toy: usage errors exit 2, missing write permission exits 1 nam
   assertEquals(denied.code, 1);
   assertMatch(denied.stderr, /--allow-write=\/tmp\/svlens_toy_denied/);
 });
+
+Deno.test("svlens toy: an --out that is a file, or a run file that is a directory, fails before writing", async () => {
+  await withTempDir(async (dir) => {
+    const perms = [`--allow-read=${dir}`, `--allow-write=${dir}`];
+    await Deno.writeTextFile(`${dir}/afile`, "x");
+    const file = await runCli(["toy", "--steps", "2", "--out", `${dir}/afile`], perms);
+    assertEquals(file.code, 1, file.stderr);
+    assertMatch(file.stderr, /^error: --out .*afile is a file; give a directory/);
+    // report.html a directory: nothing of the run is written (the others are not replaced).
+    await Deno.mkdir(`${dir}/run/report.html`, { recursive: true });
+    await Deno.writeTextFile(`${dir}/run/results.json`, "old");
+    const blocked = await runCli(["toy", "--steps", "2", "--out", `${dir}/run`], perms);
+    assertEquals(blocked.code, 1, blocked.stderr);
+    assertMatch(blocked.stderr, /^error: .*report\.html is a directory; remove it/);
+    assertEquals(await Deno.readTextFile(`${dir}/run/results.json`), "old");
+  });
+});
