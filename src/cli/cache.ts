@@ -51,7 +51,8 @@ export const USAGE: string = [
   "  --processing  TransformerLens weight processing: fold_ln, center_writing_weights,",
   "                center_unembed, fold_value_biases (comma-separated), none, or default (all four)",
   "  --raw         = --processing none (raw Hugging Face weights)",
-  "  --backend     onnx (onnxruntime-web, default) or reference (pure TypeScript)",
+  "  --backend     onnx (onnxruntime-web) or reference (pure TypeScript); default: onnx where it",
+  "                can start, else the reference with a warning",
   "  --out         output .safetensors file (written atomically)",
   "  --json        print only a JSON summary on stdout",
 ].join("\n");

@@ -53,7 +53,8 @@ export const USAGE: string = [
   "  --rotary       rotary models: residual (rotated residuals, one basis per head; default)",
   "                 or per-offset (one SVD of Ω_Δ = A R_dᵀR_s Bᵀ per offset Δ = d − s,",
   "                 ACC 2025, in the --bias form; results record it as biasForm)",
-  "  --backend      forward pass: onnx (onnxruntime-web, default) or reference (pure TS)",
+  "  --backend      forward pass: onnx (onnxruntime-web) or reference (pure TS); default: onnx",
+  "                 where it can start, else the reference with a warning",
   "  --out DIR      write DIR/results.json, DIR/arrays.safetensors, DIR/report.html",
   "  --json         print only the JSON summary (per head) on stdout",
 ].join("\n");
@@ -93,6 +94,11 @@ export async function run(args: string[]): Promise<number> {
   const model = processWeights(loaded, { inPlace: true });
   const { nLayers, nHeads, dHead, rotaryDim } = model.config;
   checkBias(bias, rotary, rotaryDim);
+  if (rotary === "per-offset" && rotaryDim === 0) {
+    console.error(
+      `warning: --rotary per-offset has no effect: ${modelId} has no rotary embeddings`,
+    );
+  }
   for (const [l, h] of heads ?? []) {
     if (l >= nLayers || h >= nHeads) {
       throw new UsageError(
@@ -134,6 +140,14 @@ export async function run(args: string[]): Promise<number> {
     throw error;
   }
   bar?.done();
+  if (result.analysed.length === 0) {
+    console.error(
+      `warning: no prompt was analysed` +
+        (values["filter-top"]
+          ? " (--filter-top kept none: the model never predicts the IO name)"
+          : ""),
+    );
+  }
 
   const parameters = {
     model: modelId,
@@ -192,7 +206,9 @@ export async function run(args: string[]): Promise<number> {
       `${result.analysed.length}/${result.prompts.length} prompts; forward ` +
         `${(result.timings.forwardMs / 1000).toFixed(1)} s, decomposition ` +
         `${(result.timings.decompositionMs / 1000).toFixed(1)} s` +
-        (values.out ? `; wrote ${values.out}/results.json, report.html` : `\n${NO_OUT_NOTE}`),
+        (values.out
+          ? `; wrote ${values.out}/results.json, arrays.safetensors, report.html`
+          : `\n${NO_OUT_NOTE}`),
     );
   }
   return 0;

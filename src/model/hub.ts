@@ -328,7 +328,7 @@ export async function hfHubDownload(
   }
   if (r.offline) {
     throw new HubError(
-      `offline mode (HF_HUB_OFFLINE) and ${repo}@${revision}/${file} is not in the cache at ${cache.root}; ` +
+      `offline mode (--offline, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE) and ${repo}@${revision}/${file} is not in the cache at ${cache.root}; ` +
         `download it once with network access, or pass a local model directory`,
     );
   }
@@ -419,7 +419,7 @@ export async function snapshotDownload(
   }
   if (r.offline) {
     throw new HubError(
-      `offline mode (HF_HUB_OFFLINE) and ${repo}@${revision} is not fully cached in ${cache.root} ` +
+      `offline mode (--offline, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE) and ${repo}@${revision} is not fully cached in ${cache.root} ` +
         `(needs ${
           [...required, oneOf.length ? `one of ${oneOf.join(" | ")}` : ""].filter(Boolean).join(
             ", ",

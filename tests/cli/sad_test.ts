@@ -114,6 +114,27 @@ Deno.test("svlens sad: --bias destination on a model without rotary, or a head i
     ]);
     assertEquals(head.code, 2, head.stderr);
     assertMatch(head.stderr, /--heads 5\.0 does not exist: .* has 1 layers × 2 heads/);
+    // --rotary per-offset on a model without rotary runs, but says it changes nothing.
+    const rotary = await runCli(
+      [
+        "sad",
+        model,
+        "--backend",
+        "reference",
+        "--n",
+        "2",
+        "--heads",
+        "0.0",
+        "--rotary",
+        "per-offset",
+      ],
+      [`--allow-read=${model}`],
+    );
+    assertEquals(rotary.code, 0, rotary.stderr);
+    assertMatch(
+      rotary.stderr,
+      /warning: --rotary per-offset has no effect: .* no rotary embeddings/,
+    );
   });
 });
 

@@ -192,7 +192,7 @@ Deno.test("hub: offline mode with an empty cache fails clearly", async () => {
       () =>
         loadModel(ID, { endpoint: hub.url, cacheDir: `${tmp}/cache`, offline: true, quiet: true }),
       HubError,
-      /offline mode \(HF_HUB_OFFLINE\).*not fully cached/,
+      /offline mode \(--offline, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE\).*not fully cached/,
     );
     assertEquals(hub.requests.length, 0);
   });
