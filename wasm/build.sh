@@ -9,13 +9,13 @@
 # compiles the IR; wasm-ld-19 links directly (emcc would add a memory-growth import, and the clang
 # driver would run Debian's too-old wasm-opt).
 #
-# By default the hot BLAS routines are replaced by SIMD128 C: dgemv_/dger_ (and LAPACK's dlarf_,
-# fusing them column by column) from lapack/blas2.c and dgemm_ from wasm/kernels/dgemm.c (the KERNELS engineer's blocked kernel, with relaxed-SIMD FMA:
+# By default the hot BLAS routines are replaced by SIMD128 C: dgemv_/dger_/dnrm2_ (and LAPACK's
+# dlarf_, fusing them column by column) from lapack/blas2.c and dgemm_ from wasm/kernels/dgemm.c (the KERNELS engineer's blocked kernel, with relaxed-SIMD FMA:
 # results may differ in the last bits between CPUs with and without FMA, as with any native BLAS).
 #
 # Usage: bash wasm/build.sh [--reference-blas] [--no-relaxed-simd] [OUT.wasm]
 #   (default OUT: wasm/lapack.wasm)
-#   --reference-blas   plain reference BLAS (Fortran dgemm/dgemv/dger, and dlarf): slower, for comparison
+#   --reference-blas   plain reference BLAS (Fortran dgemm/dgemv/dger/dnrm2, and dlarf): slower, for comparison
 #   --no-relaxed-simd  kernel dgemm without relaxed FMA (bit-identical results on every CPU)
 # Environment: JOBS (parallel compiles, default nproc).
 set -euo pipefail
@@ -139,7 +139,9 @@ files=()
 while IFS= read -r line; do
   case "$line" in "" | "#"*) continue ;; esac
   if [ "$kernel_dgemm" = 1 ] && [ "$line" = BLAS/SRC/dgemm.f ]; then continue; fi
-  case "$simd_blas2:$line" in 1:BLAS/SRC/dgemv.f | 1:BLAS/SRC/dger.f | 1:SRC/dlarf.f) continue ;; esac
+  case "$simd_blas2:$line" in
+    1:BLAS/SRC/dgemv.f | 1:BLAS/SRC/dger.f | 1:BLAS/SRC/dnrm2.f90 | 1:SRC/dlarf.f) continue ;;
+  esac
   files+=("$line")
 done <"$here/lapack/files.txt"
 # Tuning patch to ILAENV (results stay exact Householder QR, only the blocking changes):
@@ -167,6 +169,9 @@ printf '%s\n' "${files[@]}" | grep -vx SRC/ilaenv.f |
 # 4. C glue, SIMD level-2 BLAS (and optionally the SIMD dgemm_).
 cflags=(--target=wasm32-wasi -O2 -msimd128 -Wall -Wextra -Werror)
 clang-19 "${cflags[@]}" -c "$here/lapack/shim.c" -o "$obj/shim.o"
+# LowRankProduct.svd in C: svl_lowrank_svd, with svl_dgeqrf_t (dgeqrf's blocked QR that also
+# returns the full T of the compact WY form) and svl_transpose.
+clang-19 "${cflags[@]}" -O3 -c "$here/lapack/lowrank.c" -o "$obj/lowrank.o"
 if [ "$simd_blas2" = 1 ]; then
   clang-19 "${cflags[@]}" -O3 -c "$here/lapack/blas2.c" -o "$obj/blas2.o"
 fi
@@ -177,7 +182,7 @@ fi
 
 # 5. Link: no entry point, exported memory, zero imports.
 exports=(dgesdd_ dgesvd_ dgeqrf_ dorgqr_ dormqr_ dlarft_ dsyevd_ dgemm_ dgemv_ dger_ dgetrf_ dgetrs_ dpotrf_ dlarf_ malloc free
-  svl_xerbla_info svl_xerbla_name svl_xerbla_reset)
+  dnrm2_ svl_xerbla_info svl_xerbla_name svl_xerbla_reset svl_dgeqrf_t svl_lowrank_svd svl_transpose)
 export_flags=()
 for e in "${exports[@]}"; do export_flags+=("--export=$e"); done
 # Sorted object list: the link order (and so the output bytes) does not depend on the filesystem.

@@ -317,208 +317,93 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
 }
 
 /**
- * Thin SVD of the product a·b (a: m×r, b: r×n) without forming it, entirely inside WASM:
- * dgeqrf of a and bᵀ (a = Q₁R₁, bᵀ = Q₂R₂), core R₁R₂ᵀ by dgemm, dgesdd of the core, then
- * U = Q₁[Û; 0] and V = Q₂[V̂; 0] (Q₁, Q₂ are never formed). Returns kc = min(m, n, r) triplets
- * (descending). Inputs finite with m, n, r ≥ 1.
+ * Thin SVD of the product a·b (a: m×r, b: r×n) without forming it, entirely inside WASM
+ * (`svl_lowrank_svd`, wasm/lapack/lowrank.c): blocked Householder QR of a and bᵀ (a = Q₁R₁,
+ * bᵀ = Q₂R₂; dgeqrf's algorithm, also returning T of the compact WY form Q = I − Y T Yᵀ), core
+ * R₁R₂ᵀ by dgemm, dgesdd of the core, then U = Q₁[Û; 0] and V = Q₂[V̂; 0] (Q₁, Q₂ are never
+ * formed). Returns kc = min(m, n, r) triplets (descending). Inputs finite with m, n, r ≥ 1.
  *
- * Applying Q = I − Y T Yᵀ (the compact WY form of all k reflectors Y, T from dlarft) to [Ĉ; 0]
- * only needs Yᵀ[Ĉ; 0] = Y₁ᵀĈ, Y₁ the top k×k block of Y: three dgemm calls, two of them k×k,
- * and one m×k·k×kc. That is about half of dormqr's flops, which applies the reflectors in blocks
- * and so cannot use the zero rows of [Ĉ; 0] after its first block.
+ * Applying Q to [Ĉ; 0] only needs Yᵀ[Ĉ; 0] = Y₁ᵀĈ, Y₁ the top k×k block of Y: three dgemm
+ * calls, two of them k×k, and one m×k·k×kc. That is about half of dormqr's flops, which applies
+ * the reflectors in blocks and so cannot use the zero rows of [Ĉ; 0] after its first block. U is
+ * computed transposed (column-major kc×m), which is row-major U as returned; V (n×kc) likewise
+ * is row-major Vᵀ.
+ *
+ * `huge` says whether a and b hold entries near the float64 limit (see {@linkcode divideIfHuge});
+ * callers that have scanned the factors already pass it, otherwise it is computed here.
  */
-export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
+export function lapackLowRankSvd(
+  a: Matrix,
+  b: Matrix,
+  huge: { a: boolean; b: boolean } = { a: hasHugeEntry(a.data), b: hasHugeEntry(b.data) },
+): RawSvd {
   const m = a.rows, r = a.cols, n = b.cols;
-  const k1 = Math.min(m, r), k2 = Math.min(n, r), kc = Math.min(k1, k2), kw = Math.max(k1, k2);
+  const kc = Math.min(m, n, r);
   const block = new Block("LowRankProduct.svd", {
-    ...i32Cells(
-      "m",
-      "n",
-      "r",
-      "k1",
-      "k2",
-      "kc",
-      "lwork",
-      "info",
-      "chN",
-      "chT",
-      "chS",
-      "chF",
-      "chC",
-    ),
-    one: f64s(1),
-    zero: f64s(1),
-    minusOne: f64s(1),
     query: f64s(1),
+    aRows: f64s(m * r),
     a: f64s(m * r),
     bt: f64s(n * r),
-    tau1: f64s(k1),
-    tau2: f64s(k2),
-    r1: f64s(k1 * r),
-    r2: f64s(k2 * r),
-    core: f64s(k1 * k2),
     s: f64s(kc),
-    uh: f64s(k1 * kc),
-    vth: f64s(kc * k2),
-    iwork: { count: 8 * kc, bytes: I32 },
-    t: f64s(kw * kw),
-    w: f64s(kw * kc),
-    tw: f64s(kw * kc),
-    u: f64s(m * kc),
+    ut: f64s(kc * m),
     v: f64s(n * kc),
+    iwork: { count: 8 * kc, bytes: I32 },
   });
   let work: Block | undefined;
   try {
-    setChar(block, "chN", "N");
-    setChar(block, "chT", "T");
-    setChar(block, "chS", "S");
-    setChar(block, "chF", "F");
-    setChar(block, "chC", "C");
-    setInts(block, { m, n, r, k1, k2, kc });
-    block.f64("one", 1)[0] = 1;
-    block.f64("zero", 1)[0] = 0;
-    block.f64("minusOne", 1)[0] = -1;
-    toColumnMajor(a.data, m, r, block.f64("a", m * r));
-    block.f64("bt", n * r).set(b.data); // row-major b is column-major bᵀ (n×r) as is
-    // Factors with ‖·‖_F < 2^512 keep the core finite (|core entries| ≤ ‖a‖_F‖b‖_F); larger
-    // ones are scaled, and only s · scaleA · scaleB can then overflow (checked by the caller).
-    const scaleA = divideIfHuge(block.f64("a", m * r));
-    const scaleB = divideIfHuge(block.f64("bt", n * r));
     const p = (name: string): number => block.ptr(name);
-    const check = (routine: string): number => checkedInfo(block, routine);
-    const geqrf = (rows: string, x: string, tau: string, workPtr: number, lwork: number) => {
-      setInts(block, { lwork, info: 0 });
-      wasm.dgeqrf_(p(rows), p("r"), p(x), p(rows), p(tau), workPtr, p("lwork"), p("info"));
-      check("dgeqrf");
-    };
-    /** Column-major C (M×N) = alpha · op(X) · op(Y) + beta · C; every argument a cell name. */
-    const gemm = (
-      ta: "chN" | "chT",
-      tb: "chN" | "chT",
-      dims: [string, string, string],
-      alpha: string,
-      x: [string, string],
-      y: [string, string],
-      beta: string,
-      c: [string, string],
-    ): void => {
-      wasm.dgemm_(
-        p(ta),
-        p(tb),
-        p(dims[0]),
-        p(dims[1]),
-        p(dims[2]),
-        p(alpha),
-        p(x[0]),
-        p(x[1]),
-        p(y[0]),
-        p(y[1]),
-        p(beta),
-        p(c[0]),
-        p(c[1]),
-        1,
-        1,
-      );
-    };
-    const gesdd = (workPtr: number, lwork: number): number => {
-      setInts(block, { lwork, info: 0 });
-      wasm.dgesdd_(
-        p("chS"),
-        p("k1"),
-        p("k2"),
-        p("core"),
-        p("k1"),
+    const call = (workPtr: number, lwork: number): number => {
+      wasm.svl_xerbla_reset();
+      const info = wasm.svl_lowrank_svd(
+        m,
+        n,
+        r,
+        p("a"),
+        p("bt"),
         p("s"),
-        p("uh"),
-        p("k1"),
-        p("vth"),
-        p("kc"),
+        p("ut"),
+        p("v"),
         workPtr,
-        p("lwork"),
+        lwork,
         p("iwork"),
-        p("info"),
-        1,
       );
-      return check("dgesdd");
+      checkArgInfo("svl_lowrank_svd", info);
+      return info;
     };
-    // Workspace: the largest of the queries (shape-dependent only, so cached for repeats).
-    wasm.svl_xerbla_reset();
+    // Workspace: the query's answer (shape-dependent only, so cached for repeats).
     const key = `${m},${n},${r}`;
     let lwork = lworkCache.get(key) ?? 0;
     if (lwork === 0) {
-      lwork = 1;
-      for (
-        const query of [
-          () => geqrf("m", "a", "tau1", p("query"), -1),
-          () => geqrf("n", "bt", "tau2", p("query"), -1),
-          () => gesdd(p("query"), -1),
-        ]
-      ) {
-        query();
-        lwork = Math.max(lwork, queriedLwork(block));
-      }
+      call(p("query"), -1);
+      lwork = Math.max(1, queriedLwork(block));
       if (lworkCache.size >= 16) lworkCache.clear();
       lworkCache.set(key, lwork);
     }
     work = workspace("LowRankProduct.svd", lwork);
-    const w = work.ptr("work");
-    geqrf("m", "a", "tau1", w, lwork);
-    geqrf("n", "bt", "tau2", w, lwork);
-    // R₁ (k1×r) and R₂ (k2×r): upper triangles, column-major, zero below. Then the top k×k block
-    // of each reflector matrix Y becomes explicit (unit diagonal, zeros above) for dgemm.
-    const splitR = (x: string, rows: number, k: number, dst: string): void => {
-      const src = block.f64(x, rows * r), out = block.f64(dst, k * r);
-      out.fill(0);
-      for (let j = 0; j < r; j++) {
-        const col = j * rows, top = Math.min(j, k - 1);
-        for (let i = 0; i <= top; i++) out[i + j * k] = src[i + col]!;
-        if (j < k) {
-          src.fill(0, col, col + j);
-          src[j + col] = 1;
-        }
-      }
-    };
-    splitR("a", m, k1, "r1");
-    splitR("bt", n, k2, "r2");
-    // core = R₁ · R₂ᵀ (k1×k2).
-    gemm("chN", "chT", ["k1", "k2", "r"], "one", ["r1", "k1"], ["r2", "k2"], "zero", [
-      "core",
-      "k1",
-    ]);
-    const info = gesdd(w, lwork);
+    block.f64("aRows", m * r).set(a.data);
+    wasm.svl_transpose(m, r, p("aRows"), p("a"));
+    block.f64("bt", n * r).set(b.data); // row-major b is column-major bᵀ (n×r) as is
+    // Factors with ‖·‖_F < 2^512 keep the core finite (|core entries| ≤ ‖a‖_F‖b‖_F); larger
+    // ones are scaled, and only s · scaleA · scaleB can then overflow (checked by the caller).
+    const scaleA = huge.a ? divideIfHuge(block.f64("a", m * r)) : 1;
+    const scaleB = huge.b ? divideIfHuge(block.f64("bt", n * r)) : 1;
+    const info = call(work.ptr("work"), lwork);
     if (info > 0) {
       throw new NumericalError(
-        `LAPACK dgesdd: the ${k1}×${k2} core SVD of a factored ${m}×${n} matrix did not ` +
-          `converge (INFO = ${info}); try svd(product.toDense()) which falls back to dgesvd`,
+        `LAPACK dgesdd: the ${Math.min(m, r)}×${Math.min(n, r)} core SVD of a factored ${m}×${n} ` +
+          `matrix did not converge (INFO = ${info}); try svd(product.toDense()) which falls ` +
+          `back to dgesvd`,
       );
     }
-    // u ← [Û; 0] (m×kc), v ← [V̂; 0] (n×kc) with V̂ = (V̂ᵀ)ᵀ.
-    const uv = block.f64("u", m * kc), uh = block.f64("uh", k1 * kc);
-    uv.fill(0);
-    for (let j = 0; j < kc; j++) uv.set(uh.subarray(j * k1, (j + 1) * k1), j * m);
-    const vv = block.f64("v", n * kc), vth = block.f64("vth", kc * k2);
-    vv.fill(0);
-    for (let j = 0; j < kc; j++) for (let i = 0; i < k2; i++) vv[i + j * n] = vth[j + i * kc]!;
-    // c ← Q·c = c − Y·(T·(Y₁ᵀ·ĉ)) for c = [ĉ; 0], ĉ = the top k rows (rows×kc, leading dim rows).
-    const applyQ = (rows: string, k: string, y: string, tau: string, c: string): void => {
-      block.f64("t", kw * kw).fill(0); // dlarft writes only T's upper triangle
-      wasm.dlarft_(p("chF"), p("chC"), p(rows), p(k), p(y), p(rows), p(tau), p("t"), p(k), 1, 1);
-      gemm("chT", "chN", [k, "kc", k], "one", [y, rows], [c, rows], "zero", ["w", k]);
-      gemm("chN", "chN", [k, "kc", k], "one", ["t", k], ["w", k], "zero", ["tw", k]);
-      gemm("chN", "chN", [rows, "kc", k], "minusOne", [y, rows], ["tw", k], "one", [c, rows]);
-    };
-    applyQ("m", "k1", "a", "tau1", "u");
-    applyQ("n", "k2", "bt", "tau2", "v");
-    // Column-major U (m×kc) → row-major u; column-major V (n×kc) is row-major vt (kc×n) as is.
-    const u = fromColumnMajor(block.f64("u", m * kc), m, kc);
-    const s = Float64Array.from(block.f64("s", kc));
+    const s = block.f64("s", kc).slice();
     if (scaleA !== 1 || scaleB !== 1) {
       for (let i = 0; i < kc; i++) s[i] = s[i]! * scaleA * scaleB;
     }
+    // Column-major Uᵀ (kc×m) is row-major u (m×kc), column-major V (n×kc) row-major vt (kc×n).
     return {
-      u: { rows: m, cols: kc, data: u },
+      u: { rows: m, cols: kc, data: block.f64("ut", kc * m).slice() },
       s,
-      vt: { rows: kc, cols: n, data: Float64Array.from(block.f64("v", n * kc)) },
+      vt: { rows: kc, cols: n, data: block.f64("v", n * kc).slice() },
     };
   } finally {
     work?.free();
@@ -526,7 +411,7 @@ export function lapackLowRankSvd(a: Matrix, b: Matrix): RawSvd {
   }
 }
 
-/** LowRankProduct.svd workspace sizes by "m,n,r" (LAPACK's answers depend on the shape only). */
+/** LowRankProduct.svd workspace sizes by "m,n,r" (the query's answer depends on the shape only). */
 const lworkCache = new Map<string, number>();
 
 /** Symmetric eigendecomposition with dsyevd: ascending values, eigenvectors as columns. */

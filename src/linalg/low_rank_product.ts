@@ -12,6 +12,7 @@ import {
   assertFiniteResult,
   assertMatrix,
   factoredOverflowCause,
+  hasHugeEntry,
 } from "./_validate.ts";
 import { type RawSvd, referenceQr, referenceSvd } from "./reference.ts";
 import { defaultBackend } from "./backend.ts";
@@ -78,8 +79,11 @@ export class LowRankProduct {
   svd(options: SvdOptions = {}): SvdResult {
     const { a, b } = this;
     const m = a.rows, n = b.cols;
-    assertFinite(a, "LowRankProduct.svd", "factor a");
-    assertFinite(b, "LowRankProduct.svd", "factor b");
+    // One pass per factor: Σx² is finite exactly when every entry is finite and none is huge
+    // (hasHugeEntry), so only then does the NaN/Inf check need a pass of its own.
+    const huge = { a: hasHugeEntry(a.data), b: hasHugeEntry(b.data) };
+    if (huge.a) assertFinite(a, "LowRankProduct.svd", "factor a");
+    if (huge.b) assertFinite(b, "LowRankProduct.svd", "factor b");
     if (m === 0 || n === 0 || a.cols === 0) {
       const k = Math.min(m, n, a.cols);
       const raw: RawSvd = {
@@ -93,7 +97,7 @@ export class LowRankProduct {
     const backend = options.backend ?? defaultBackend();
     const overflow = (): string => factoredOverflowCause(a, b);
     if (backend === "lapack") {
-      const raw = lapackLowRankSvd(a, b);
+      const raw = lapackLowRankSvd(a, b, huge);
       assertFiniteSvd(raw, "LowRankProduct.svd", overflow);
       return finishSvd(raw, m, n, options);
     }

@@ -3,7 +3,7 @@
  * against plain-loop oracles written from the reference BLAS/LAPACK definitions: transposes,
  * increments (negative too), leading dimension > rows, alpha/beta special values, beta = 0
  * ignoring NaN in y, dgemv's four-column blocks with a remainder, dlarf's both sides with
- * trailing zeros in v and C.
+ * trailing zeros in v and C; dnrm2_'s SIMD fast path and its fallback to Blue's scaled sums.
  */
 import * as wasm from "../../wasm/lapack.wasm";
 import { Rng } from "../../src/linalg/mod.ts";
@@ -191,6 +191,49 @@ Deno.test("blas2: fused dlarf_ applies H = I − τ v vᵀ like the reference de
         const p = mem.ptr;
         wasm.dlarf_(p.side!, p.m!, p.n!, p.v!, p.incv!, p.tau!, p.c!, p.ldc!, p.work!, 1);
         assertAllClose(mem.read("c", c.length), expected, 1e-13, `dlarf ${side} ${m}×${n}`);
+      } finally {
+        mem.free();
+      }
+    }
+  }
+});
+
+Deno.test("blas2: dnrm2_ is ‖x‖₂ to rounding, fast path and scaled (tiny, huge, subnormal) cases", () => {
+  const rng = new Rng(53);
+  /** ‖x‖₂ computed with scaling by max |x| (no overflow or underflow in the squares). */
+  const oracle = (x: number[]): number => {
+    const big = Math.max(0, ...x.map(Math.abs));
+    if (big === 0) return 0;
+    return big * Math.sqrt(x.reduce((acc, v) => acc + (v / big) ** 2, 0));
+  };
+  const normals = (n: number, scale: number): number[] =>
+    Array.from(rng.normals(n), (v) => v * scale);
+  const cases: Array<[string, number[]]> = [
+    ["empty", []],
+    ["one", [-3]],
+    ["odd length", normals(7, 1)],
+    ["zeros among values", [0, 3, 0, 0, 4, 0, 0]],
+    ["all zero", [0, 0, 0, 0, 0]],
+    ["long", normals(769, 1)],
+    ["tiny (squares underflow)", normals(37, 1e-160)],
+    ["subnormal", normals(9, 1e-310)],
+    ["huge (squares overflow)", normals(37, 1e200)],
+    ["near the top", [1e308, -1e308, 5e307]],
+    ["huge and moderate", [...normals(10, 1), 1e300, ...normals(11, 1)]],
+    ["tiny and moderate", [...normals(10, 1), 1e-170, ...normals(5, 1e-3)]],
+    ["tiny only in the tail", [...normals(8, 1), 2e-160]],
+  ];
+  for (const [name, x] of cases) {
+    for (const inc of [1, 2, -1]) {
+      const n = x.length, len = n === 0 ? 1 : 1 + (n - 1) * Math.abs(inc);
+      const data = new Float64Array(len).fill(7); // gaps between strided entries must be skipped
+      x.forEach((v, i) => data[idx(i, n, inc)] = v);
+      const mem = alloc({ ...intCells({ n, inc }), x: data });
+      try {
+        const got = wasm.dnrm2_(mem.ptr.n!, mem.ptr.x!, mem.ptr.inc!);
+        const want = oracle(x);
+        const err = want === 0 ? Math.abs(got) : Math.abs(got - want) / want;
+        assertAllClose([err], [0], 4e-16 * Math.max(1, Math.sqrt(n)), `dnrm2 ${name}, inc ${inc}`);
       } finally {
         mem.free();
       }

@@ -168,7 +168,8 @@ Deno.test("lapack: INFO < 0 from each wrapper is a NumericalError naming the rou
     [
       "LowRankProduct",
       () => lapackLowRankSvd(illegal, matrix(0, 3)),
-      /LAPACK dgeqrf: argument 1 .*\(reported by DGEQRF\)/,
+      // The whole factored SVD is one C routine (wasm/lapack/lowrank.c), checking M, N, R first.
+      /LAPACK svl_lowrank_svd: argument 1 .*\(reported by SVL_LOWRANK_SVD\)/,
     ],
   ];
   for (const [name, call, pattern] of cases) {
@@ -223,5 +224,87 @@ Deno.test("lapack: an illegal argument is recorded by xerbla_ (no print, no abor
     assertEquals(new TextDecoder().decode(name), "DGEQRF");
   } finally {
     wasm.free(p);
+  }
+});
+
+Deno.test("lapack: svl_dgeqrf_t gives dgeqrf's R, Y and τ bit for bit and dlarft's T", () => {
+  // Shapes: GPT-2 heads (4 panels of 16), a ragged last panel, m < n, one column, square.
+  const shapes: [number, number][] = [[769, 64], [50, 37], [10, 20], [5, 1], [33, 33]];
+  const rng = new Rng(71);
+  for (const [m, n] of shapes) {
+    const k = Math.min(m, n), a0 = rng.normals(m * n);
+    // Block: ints (m, n, k, lwork, info, chF, chC) | a | a2 | tau | tau2 | t | t2 | work.
+    const lwork = 64 * Math.max(n, 1);
+    const sizes = [8, m * n, m * n, k, k, k * k, k * k, lwork];
+    const offsets: number[] = [];
+    let total = 0;
+    for (const s of sizes) {
+      offsets.push(total);
+      total += s * 8;
+    }
+    const base = wasm.malloc(total);
+    try {
+      const f64 = (i: number, len: number) =>
+        new Float64Array(wasm.memory.buffer, base + offsets[i]!, len);
+      const ptr = (i: number) => base + offsets[i]!;
+      new Int32Array(wasm.memory.buffer, base, 7).set([m, n, k, lwork, 0, 70, 67]); // 'F', 'C'
+      f64(1, m * n).set(a0);
+      f64(2, m * n).set(a0);
+      f64(6, k * k).fill(Number.NaN); // the strictly lower part must come out zero
+      wasm.dgeqrf_(base, base + 4, ptr(1), base, ptr(3), ptr(7), base + 12, base + 16);
+      wasm.dlarft_(
+        base + 20,
+        base + 24,
+        base,
+        base + 8,
+        ptr(1),
+        base,
+        ptr(3),
+        ptr(5),
+        base + 8,
+        1,
+        1,
+      );
+      wasm.svl_dgeqrf_t(m, n, ptr(2), m, ptr(4), ptr(6), k, ptr(7), base + 16);
+      assertEquals(new Int32Array(wasm.memory.buffer, base, 5)[4], 0);
+      assertEquals(Array.from(f64(2, m * n)), Array.from(f64(1, m * n)), `R and Y, ${m}×${n}`);
+      assertEquals(Array.from(f64(4, k)), Array.from(f64(3, k)), `τ, ${m}×${n}`);
+      const t = f64(5, k * k), t2 = f64(6, k * k);
+      let err = 0, scale = 0;
+      for (let j = 0; j < k; j++) {
+        for (let i = 0; i < k; i++) {
+          if (i > j) {
+            assertEquals(t2[i + j * k], 0, `T below the diagonal, ${m}×${n}`);
+            continue;
+          }
+          err = Math.max(err, Math.abs(t2[i + j * k]! - t[i + j * k]!));
+          scale = Math.max(scale, Math.abs(t[i + j * k]!));
+        }
+      }
+      assertOk(err <= 1e-14 * scale, `T ${m}×${n}: max |Δ| = ${err} (max |T| = ${scale})`);
+    } finally {
+      wasm.free(base);
+    }
+  }
+});
+
+Deno.test("lapack: svl_transpose writes the column-major copy of a row-major matrix", () => {
+  for (const [rows, cols] of [[769, 64], [7, 5], [1, 9], [9, 1], [16, 3]]) {
+    const src = Float64Array.from({ length: rows! * cols! }, (_, i) => i + 0.5);
+    const p = wasm.malloc(16 * rows! * cols!);
+    try {
+      new Float64Array(wasm.memory.buffer, p, rows! * cols!).set(src);
+      wasm.svl_transpose(rows!, cols!, p, p + 8 * rows! * cols!);
+      const got = new Float64Array(wasm.memory.buffer, p + 8 * rows! * cols!, rows! * cols!);
+      for (let i = 0; i < rows!; i++) {
+        for (let j = 0; j < cols!; j++) {
+          if (got[i + j * rows!] !== src[i * cols! + j]) {
+            throw new Error(`svl_transpose ${rows}×${cols}: wrong entry (${i}, ${j})`);
+          }
+        }
+      }
+    } finally {
+      wasm.free(p);
+    }
   }
 });

@@ -106,6 +106,8 @@ Deno.test("dgemm_ (Fortran convention) matches the oracle for all transposes, ld
     [100, 30, 270],
     [1, 600, 300], // skinny paths (m×n×k here)
     [530, 3, 270],
+    [18, 7, 301], // TN inner-product path (long K), with edge rows/columns and an odd K
+    [48, 16, 737],
   ];
   for (const [m, n, k] of shapes) {
     for (const ta of ["N", "T"] as const) {

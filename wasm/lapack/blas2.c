@@ -7,7 +7,8 @@
  * (column-major, Fortran by-reference arguments, hidden CHARACTER length last), including
  * beta == 0 never reading y and negative increments; no argument validation (LAPACK's internal
  * calls are well-formed). Plain SIMD128 multiply and add (no relaxed FMA), so results are the
- * same on every machine.
+ * same on every machine. Also BLAS's dnrm2_ (level 1, called by dlarfg for every reflector),
+ * instead of BLAS/SRC/dnrm2.f90.
  */
 #include <stdint.h>
 #include <wasm_simd128.h>
@@ -230,4 +231,80 @@ void dlarf_(const char *side, const int32_t *pm, const int32_t *pn, const f64 *v
     dgemv_("N", &lastc, &lastv, &one, c, pldc, v, pincv, &zero, work, &inc1, 1);
     dger_(&lastc, &lastv, &mtau, work, &inc1, v, pincv, c, pldc);
   }
+}
+
+/*
+ * BLAS dnrm2 (‖x‖₂), replacing BLAS/SRC/dnrm2.f90 (LAPACK 3.10+'s version of Blue's algorithm,
+ * Anderson 2017): the scalar code below is that routine line by line. dlarfg calls it for every
+ * Householder vector (each column of a QR panel, each row and column of dgebd2), where its
+ * branchy loop cost ≈ 1 ns per element. Fast path for a contiguous x: when no |x_i| lies above
+ * tbig or strictly between 0 and tsml (so dnrm2.f90 would put every term in its unscaled
+ * accumulator `amed`), the result is the same sqrt(Σ x_i²), summed with SIMD in another order.
+ */
+static f64 dnrm2_blue(int32_t n, const f64 *x, int32_t incx) {
+  /* Blue's constants for IEEE double: tsml = 2^-511, tbig = 2^486, ssml = 2^537, sbig = 2^-538. */
+  const f64 tsml = 0x1p-511, tbig = 0x1p486, ssml = 0x1p537, sbig = 0x1p-538;
+  const f64 maxn = __DBL_MAX__;
+  f64 abig = 0, amed = 0, asml = 0;
+  int notbig = 1;
+  int32_t ix = start(n, incx);
+  for (int32_t i = 0; i < n; i++, ix += incx) {
+    f64 ax = __builtin_fabs(x[ix]);
+    if (ax > tbig) {
+      abig += (ax * sbig) * (ax * sbig);
+      notbig = 0;
+    } else if (ax < tsml) {
+      if (notbig) asml += (ax * ssml) * (ax * ssml);
+    } else {
+      amed += ax * ax;
+    }
+  }
+  f64 scl, sumsq;
+  if (abig > 0) {
+    if (amed > 0 || amed > maxn || amed != amed) abig += (amed * sbig) * sbig;
+    scl = 1 / sbig;
+    sumsq = abig;
+  } else if (asml > 0) {
+    if (amed > 0 || amed > maxn || amed != amed) {
+      amed = __builtin_sqrt(amed);
+      asml = __builtin_sqrt(asml) / ssml;
+      f64 ymin = asml > amed ? amed : asml, ymax = asml > amed ? asml : amed;
+      scl = 1;
+      sumsq = ymax * ymax * (1 + (ymin / ymax) * (ymin / ymax));
+    } else {
+      scl = 1 / ssml;
+      sumsq = asml;
+    }
+  } else {
+    scl = 1;
+    sumsq = amed;
+  }
+  return scl * __builtin_sqrt(sumsq);
+}
+
+f64 dnrm2_(const int32_t *pn, const f64 *x, const int32_t *pincx) {
+  const int32_t n = *pn, incx = *pincx;
+  if (n <= 0) return 0;
+  if (incx != 1) return dnrm2_blue(n, x, incx);
+  const v128_t big = wasm_f64x2_splat(0x1p486), sml = wasm_f64x2_splat(0x1p-511),
+               zero = wasm_f64x2_splat(0);
+  v128_t s0 = zero, s1 = zero, odd = wasm_i64x2_splat(0);
+  int32_t i = 0;
+  for (; i + 4 <= n; i += 4) {
+    v128_t a0 = wasm_f64x2_abs(wasm_v128_load(x + i)), a1 = wasm_f64x2_abs(wasm_v128_load(x + i + 2));
+    s0 = wasm_f64x2_add(s0, wasm_f64x2_mul(a0, a0));
+    s1 = wasm_f64x2_add(s1, wasm_f64x2_mul(a1, a1));
+    odd = wasm_v128_or(odd, wasm_v128_or(wasm_f64x2_gt(a0, big), wasm_f64x2_gt(a1, big)));
+    odd = wasm_v128_or(odd, wasm_v128_and(wasm_f64x2_lt(a0, sml), wasm_f64x2_gt(a0, zero)));
+    odd = wasm_v128_or(odd, wasm_v128_and(wasm_f64x2_lt(a1, sml), wasm_f64x2_gt(a1, zero)));
+  }
+  v128_t s = wasm_f64x2_add(s0, s1);
+  f64 sum = wasm_f64x2_extract_lane(s, 0) + wasm_f64x2_extract_lane(s, 1);
+  int slow = wasm_v128_any_true(odd);
+  for (; i < n; i++) {
+    f64 ax = __builtin_fabs(x[i]);
+    sum += ax * ax;
+    slow |= ax > 0x1p486 || (ax < 0x1p-511 && ax > 0);
+  }
+  return slow ? dnrm2_blue(n, x, incx) : __builtin_sqrt(sum);
 }
