@@ -159,7 +159,10 @@ Deno.test("Hub ids with svd, cache and sad: documented permissions, huggingface_
         ]);
         for (const r of [offline, offlineFlag]) {
           assertEquals(r.code, 1, r.stderr);
-          assertMatch(r.stderr, /offline mode \(HF_HUB_OFFLINE\).*not fully cached/);
+          assertMatch(
+            r.stderr,
+            /offline mode \(--offline, HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE\).*not fully cached/,
+          );
         }
         assertEquals(server.requests.length, before, "no request in offline mode");
         // Nothing half-written was left in the cache by the refused runs.
