@@ -308,3 +308,22 @@ Deno.test("lapack: svl_transpose writes the column-major copy of a row-major mat
     }
   }
 });
+
+Deno.test("lapack: the factored SVD's workspace query stays inside its one-cell answer (r ≫ m, n)", () => {
+  // Lay out memory as lapackLowRankSvd will: its block is reused from the freed b1, and a
+  // sentinel right after it catches any write past the block (the query once wrote dgesdd's
+  // lwork `used` doubles past its cell: 16 KiB on for this shape).
+  const m = 2, n = 3, r = 97;
+  const b1 = wasm.malloc(8 * (1 + 3 * m * r + r * n + 2 * m * n + 8));
+  const sentinel = wasm.malloc(64 * 1024);
+  const fill = () => new Float64Array(wasm.memory.buffer, sentinel, 8192);
+  fill().fill(12345);
+  wasm.free(b1);
+  const rng = new Rng(5);
+  const a = gaussian(m, r, rng), b = gaussian(r, n, rng);
+  const raw = lapackLowRankSvd(a, b);
+  const changed = fill().findIndex((x) => x !== 12345);
+  wasm.free(sentinel);
+  assertEquals(changed, -1, "a write past the block");
+  assertEquals(raw.s.length, 2);
+});

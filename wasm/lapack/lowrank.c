@@ -203,12 +203,19 @@ __attribute__((export_name("svl_lowrank_svd"))) int32_t svl_lowrank_svd(
   f64 *r1 = part[5], *r2 = part[6], *core = part[7], *uh = part[8], *vth = part[9];
   f64 *w = part[10], *tw = part[11], *gw = work + used;
   if (lwork == -1) {
+    /* The caller's query workspace is one cell: dgesdd answers into a local, not into gw. */
     int32_t query = -1;
-    dgesdd_("S", &k1, &k2, core, &ld1, s, uh, &ld1, vth, &ldc, gw, &query, iwork, &info, 1);
-    work[0] = (f64)used + (info == 0 ? gw[0] : 0);
+    f64 gq = 0;
+    dgesdd_("S", &k1, &k2, core, &ld1, s, uh, &ld1, vth, &ldc, &gq, &query, iwork, &info, 1);
+    work[0] = (f64)used + (info == 0 ? gq : 0);
     return info;
   }
   int32_t lwg = lwork - (int32_t)used;
+  if (lwg < 1) {
+    int32_t arg = 10;
+    xerbla_("SVL_LOWRANK_SVD", &arg, 15);
+    return -10;
+  }
   svl_dgeqrf_t(m, r, a, m, tau1, t1, ld1, qrw, &info);
   if (info != 0) return info;
   svl_dgeqrf_t(n, r, bt, n, tau2, t2, ld2, qrw, &info);
