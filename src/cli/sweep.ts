@@ -30,7 +30,7 @@ import {
 } from "../sad/mod.ts";
 import { parseCommandArgs } from "./_args.ts";
 import { statCell } from "./_sad_report.ts";
-import type { Backend } from "../runtime/mod.ts";
+import { type Backend, releaseSessions } from "../runtime/mod.ts";
 import { modelArg, resolveBackend } from "./_options.ts";
 import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
 import { USAGE as SAD_USAGE } from "./sad.ts";
@@ -258,17 +258,24 @@ async function compute(values: Values, positionals: string[]): Promise<Gathered>
     checkBias(bias, rotary, model.config.rotaryDim);
     const loadMs = performance.now() - t0;
     backend ??= await resolveBackend(requested);
-    const result = await sadOnIoi(model, tokenizer, {
-      n,
-      seed,
-      rotationSeed,
-      heads,
-      tau,
-      bias,
-      headTypes,
-      rotary,
-      backend,
-    });
+    let result;
+    try {
+      result = await sadOnIoi(model, tokenizer, {
+        n,
+        seed,
+        rotationSeed,
+        heads,
+        tau,
+        bias,
+        headTypes,
+        rotary,
+        backend,
+      });
+    } finally {
+      // Each revision is a new model: its onnxruntime session (a copy of the weights in the one
+      // ≤ 4 GiB heap) is not needed again.
+      if (backend === "onnx") await releaseSessions(model);
+    }
     const record: RevisionRecord = {
       kind: "svlens-sweep-revision",
       revision,

@@ -95,6 +95,7 @@ interface Cached {
   /** Runs in progress; an evicted session is released when the last one ends. */
   busy: number;
   evicted: boolean;
+  released: boolean;
 }
 
 /**
@@ -104,12 +105,22 @@ interface Cached {
 export const MAX_SESSIONS_PER_MODEL = 2;
 
 const sessions = new WeakMap<Model, Map<string, Promise<Cached>>>();
+/** Sessions created and not yet released, over all models. */
+let liveSessions = 0;
+/** Session creations run one at a time: two at once fail inside onnxruntime-web. */
+let creating: Promise<unknown> = Promise.resolve();
+
+/** Marks `entry` evicted and releases it now, or when its last run ends. */
+async function retire(entry: Cached): Promise<void> {
+  entry.evicted = true;
+  if (entry.busy > 0 || entry.released) return;
+  entry.released = true;
+  liveSessions--;
+  await entry.session.release();
+}
 
 function evict(cached: Promise<Cached>): void {
-  cached.then(async (entry) => {
-    entry.evicted = true;
-    if (entry.busy === 0) await entry.session.release();
-  }).catch(() => {}); // a session that failed to build has nothing to release
+  cached.then(retire).catch(() => {}); // a session that failed to build has nothing to release
 }
 
 /** The session for `hooks` (built on first use), counted busy: the caller must decrement. */
@@ -133,14 +144,20 @@ async function sessionFor(model: Model, hooks: ReadonlySet<string>): Promise<Cac
           // steals time from the thread doing the work.
           extra: { session: { intra_op: { allow_spinning: "0" } } },
         });
-      // The first creation instantiates the runtime, which then takes the pre-sized heap.
-      const heap = pendingHeap;
-      pendingHeap = undefined;
-      const session = heap === undefined ? await create() : await withOrtHeap(heap, create);
+      const createNext = (): Promise<ort.InferenceSession> => {
+        // The first creation instantiates the runtime, which then takes the pre-sized heap.
+        const heap = pendingHeap;
+        pendingHeap = undefined;
+        return heap === undefined ? create() : withOrtHeap(heap, create);
+      };
+      const next = creating.then(createNext, createNext);
+      creating = next.catch(() => {});
+      const session = await next;
+      liveSessions++;
       // Neither the serialised model nor the weight views are needed once the session holds
       // its own copies.
       const lean = { ...graph, bytes: new Uint8Array(0), externalData: [] };
-      return { graph: lean, session, busy: 0, evicted: false };
+      return { graph: lean, session, busy: 0, evicted: false, released: false };
     })();
     const building = cached;
     building.catch(() => {
@@ -230,7 +247,7 @@ export async function onnxForward(
     results = await session.run(feeds(model, batch, graph.inputs));
   } finally {
     entry.busy--;
-    if (entry.evicted && entry.busy === 0) await session.release();
+    if (entry.evicted) await retire(entry);
   }
   const cache = new Map<string, Tensor>();
   for (const name of graph.outputs) {
@@ -246,14 +263,27 @@ export function cachedSessionCount(model: Model): number {
   return sessions.get(model)?.size ?? 0;
 }
 
-/** Releases every cached session of `model` (they are otherwise kept for reuse). */
+/** The hook sets of `model`'s cached sessions, least recently used first. */
+export function cachedHookSets(model: Model): string[][] {
+  return [...(sessions.get(model)?.keys() ?? [])].map((key) => key.split("\n"));
+}
+
+/** Sessions created and not yet released, over all models (a leak shows here). */
+export function liveSessionCount(): number {
+  return liveSessions;
+}
+
+/**
+ * Releases every cached session of `model` (they are otherwise kept for reuse); one still
+ * running is released when its run ends.
+ */
 export async function releaseSessions(model: Model): Promise<void> {
   const perModel = sessions.get(model);
   sessions.delete(model);
   if (perModel === undefined) return;
   for (const cached of perModel.values()) {
     try {
-      await (await cached).session.release();
+      await retire(await cached);
     } catch {
       // a session that failed to build has nothing to release
     }

@@ -4,6 +4,8 @@ import { ROOT, runCli, withTempDir } from "../_helpers.ts";
 import { assertValidResults } from "../report/_schema.ts";
 import { writeGpt2Dir } from "./_gpt2_dir.ts";
 import { startHubServer } from "../_hub_server.ts";
+import { main } from "../../cli.ts";
+import { liveSessionCount } from "../../src/runtime/onnx_session.ts";
 
 // Documented permissions of `svlens sweep` on local checkpoint directories (README):
 // --allow-read=MODEL,OUT --allow-write=OUT (+ --unstable-raw-imports for the onnx backend).
@@ -274,4 +276,21 @@ Deno.test("svlens sweep: --bias destination without --rotary per-offset is a usa
   ]);
   assertEquals(r.code, 2, r.stderr);
   assertOk(r.stderr.includes("--rotary per-offset"), r.stderr);
+});
+
+Deno.test({
+  name: "svlens sweep (onnx backend): each revision's onnxruntime session is released",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  fn: async () => {
+    await withTempDir(async (tmp) => {
+      const model = `${tmp}/ckpt`;
+      await checkpoints(model);
+      const before = liveSessionCount();
+      const args = sweepArgs(model, `${tmp}/out`).map((a) => a === "reference" ? "onnx" : a);
+      assertEquals(await main(args), 0);
+      // Every revision is a new model with its own session; none may outlive its revision.
+      assertEquals(liveSessionCount(), before);
+    });
+  },
 });

@@ -14,7 +14,9 @@ import {
   runWithCache,
 } from "../../src/runtime/mod.ts";
 import {
+  cachedHookSets,
   cachedSessionCount,
+  liveSessionCount,
   MAX_SESSIONS_PER_MODEL,
   ortWasmPath,
 } from "../../src/runtime/onnx_session.ts";
@@ -134,8 +136,14 @@ Deno.test({
     // A third hook set evicts (and releases) the least recently used session; running that
     // set again rebuilds it and gives the same numbers.
     const pattern0 = "blocks.0.attn.hook_pattern";
+    const live = liveSessionCount();
+    const [first, second] = cachedHookSets(model);
     await runWithCache(model, [[2, 3]], { names: [pattern0], backend: "onnx" });
     assertEquals(cachedSessionCount(model), MAX_SESSIONS_PER_MODEL);
+    assertEquals(cachedHookSets(model), [second!, [pattern0]], "the least recently used went");
+    await new Promise((resolve) => setTimeout(resolve, 0)); // the release is scheduled
+    assertEquals(liveSessionCount(), live, "one built, one released");
+    assertEquals(first!.length, 7, "the evicted set was the 7-hook one");
     const again = await runWithCache(model, prompts, {
       names,
       backend: "onnx",
@@ -147,7 +155,9 @@ Deno.test({
       }
     }
     assertEquals(cachedSessionCount(model), MAX_SESSIONS_PER_MODEL);
+    const before = liveSessionCount();
     await releaseSessions(model);
+    assertEquals(liveSessionCount(), before - MAX_SESSIONS_PER_MODEL, "all released");
     assertEquals(cachedSessionCount(model), 0, "released");
   },
 });
@@ -195,4 +205,24 @@ Deno.test("graph builder: only what the requested hooks depend on is kept (input
     "rotary_cos",
     "rotary_sin",
   ]);
+});
+
+Deno.test({
+  name: "onnx: sessions for two hook sets built at the same time (creation is serialised)",
+  ...ort,
+  fn: async () => {
+    const model = randomModel(gpt2Config({ nLayers: 2 }), { seed: 4 });
+    const sets = [["blocks.0.attn.hook_pattern"], ["blocks.1.ln1.hook_normalized"]];
+    const prompts = [[3, 1, 4, 1, 5]];
+    const [a, b] = await Promise.all(
+      sets.map((names) => runWithCache(model, prompts, { names, backend: "onnx" })),
+    );
+    for (const [names, got] of [[sets[0]!, a!], [sets[1]!, b!]] as const) {
+      const want = await runWithCache(model, prompts, { names, backend: "reference" });
+      for (const [name, t] of want) {
+        if (!(closeness(got.get(name)!.data, t.data, ATOL, RTOL).ratio <= 1)) throw new Error(name);
+      }
+    }
+    await releaseSessions(model);
+  },
 });
