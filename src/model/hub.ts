@@ -8,7 +8,7 @@
  *
  * Cache-first: a file already in the huggingface_hub cache (see `hf_cache.ts`) is used without
  * any network request. `HF_HUB_OFFLINE=1` (or `offline: true`) forbids the network entirely.
- * Downloads stream to `blobs/<etag>.svlens-<uuid>.incomplete` and are renamed into place only
+ * Downloads stream to `blobs/<etag>.svlens.incomplete` and are renamed into place only
  * when complete and verified, so an interrupted or corrupted download never becomes a cache entry.
  * @module
  */
@@ -337,8 +337,9 @@ export async function hfHubDownload(
     const blob = cache.blobPath(meta.etag);
     await Deno.mkdir(`${cache.root}/blobs`, { recursive: true });
     // Not huggingface_hub's own `<etag>.incomplete`: a Python download running at the same time
-    // resumes from that file under its lock, which svlens does not take.
-    const tmp = `${blob}.svlens-${crypto.randomUUID()}.incomplete`;
+    // resumes from that file under its lock, which svlens does not take. A fixed name, so what a
+    // killed run left is overwritten by the next one rather than left behind.
+    const tmp = `${blob}.svlens.incomplete`;
     try {
       await downloadBlob(r, meta, tmp, `${repo}/${file}`);
       await Deno.rename(tmp, blob);

@@ -173,16 +173,23 @@ Deno.test("hub: a server whose X-Repo-Commit is not a commit hash is refused; no
   });
 });
 
-Deno.test("hub: a huggingface_hub partial download (<etag>.incomplete) is left alone", async () => {
+Deno.test("hub: a huggingface_hub partial download is left alone; a killed svlens one is replaced", async () => {
   await withHub(async (hub, tmp) => {
     const cacheDir = `${tmp}/cache`;
     const etag = await sha256Hex(await Deno.readFile(`${tmp}/B/model.safetensors`));
-    const partial = `${cacheDir}/${repoFolderName(ID)}/blobs/${etag}.incomplete`;
-    await Deno.mkdir(`${cacheDir}/${repoFolderName(ID)}/blobs`, { recursive: true });
+    const blobs = `${cacheDir}/${repoFolderName(ID)}/blobs`;
+    const partial = `${blobs}/${etag}.incomplete`;
+    await Deno.mkdir(blobs, { recursive: true });
     await Deno.writeFile(partial, new Uint8Array([1, 2, 3]));
+    // What a killed svlens download (no catch ran) leaves: reused, not left behind.
+    await Deno.writeFile(`${blobs}/${etag}.svlens.incomplete`, new Uint8Array(7000));
     const m = await loadModel(ID, { endpoint: hub.url, cacheDir, quiet: true, offline: false });
     assertEquals(m.commit, COMMIT_B);
     assertEquals(await Deno.readFile(partial), new Uint8Array([1, 2, 3]));
+    const left = [...Deno.readDirSync(blobs)].map((e) => e.name).filter((n) =>
+      n.includes("svlens")
+    );
+    assertEquals(left, [], "no svlens partial file remains");
   });
 });
 
