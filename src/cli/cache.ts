@@ -12,8 +12,10 @@
  * `--allow-net`).
  * @module
  */
+import { dirname } from "node:path";
 import { processWeights } from "../circuits/process.ts";
-import { ModelFormatError, UsageError } from "../errors.ts";
+import { ModelFormatError, SvlensError, UsageError } from "../errors.ts";
+import { assertWritable } from "../report/write_run.ts";
 import { writeFileAtomic } from "../io/atomic_write.ts";
 import { progress } from "../io/progress.ts";
 import { loadModel } from "../model/load.ts";
@@ -112,6 +114,11 @@ export async function run(args: string[]): Promise<number> {
   const names = values.names?.split(",").map((s) => s.trim()).filter((s) => s !== "");
   const tokensArg = values.tokens === undefined ? undefined : parseTokens(values.tokens);
 
+  // The output is checked before the model is loaded: a run should not fail at its last step.
+  assertWritable(dirname(values.out), "cache");
+  if ((await Deno.stat(values.out).catch(() => undefined))?.isDirectory) {
+    throw new SvlensError(`--out ${values.out} is a directory; give a .safetensors file name`);
+  }
   const steps = progress("cache", 3, { quiet: values.json === true });
   const loaded = await loadModel(modelId, { revision: values.revision });
   steps.tick(1, "model loaded");

@@ -17,7 +17,7 @@ export type {
   StoredResults,
   TableFigure,
 } from "./types.ts";
-export { checkOutputDir, RUN_FILES, storeResults, writeRun } from "./write_run.ts";
+export { assertWritable, checkOutputDir, RUN_FILES, storeResults, writeRun } from "./write_run.ts";
 export { formatTable } from "./table.ts";
 export { renderReport, REPORT_CSP } from "./html.ts";
 export { checkResults, parseResults, ResultsFormatError } from "./validate.ts";

@@ -65,24 +65,10 @@ function encodeArrays(arrays: Record<string, ArrayEntry>, stored: StoredResults)
 }
 
 /**
- * Writes `DIR/results.json`, `DIR/arrays.safetensors` (only when `arrays` has entries) and
- * `DIR/report.html`, each atomically (temporary file + rename). Needs write permission on
- * `dir` only. NaN and ±Infinity become `null` in results.json (JSON has no such numbers).
- *
- * @example
- * ```ts ignore
- * await writeRun("out/toy", {
- *   command: "toy", title: "Toy model", seed: 1, parameters: {}, summary: { loss: 0.1 },
- *   figures: [{ kind: "table", title: "t", columns: ["a"], rows: [[1]] }],
- * }, { "W": { shape: [2, 2], data: new Float32Array(4) } });
- * ```
+ * Throws unless read and write permission on `dir` are granted (asked without a prompt): what an
+ * atomic write into `dir` needs, the rename included.
  */
-/**
- * Checks, before any work, that a run can be written to `dir`: read and write permission on it
- * (asked without a prompt; the atomic rename needs both), `dir` not a file, and none of the
- * run's files a directory. Throws SvlensError naming the problem and the fix.
- */
-export async function checkOutputDir(dir: string, command: string): Promise<void> {
+export function assertWritable(dir: string, command: string): void {
   for (const name of ["read", "write"] as const) {
     if (Deno.permissions.querySync({ name, path: dir }).state !== "granted") {
       throw new SvlensError(
@@ -91,6 +77,15 @@ export async function checkOutputDir(dir: string, command: string): Promise<void
       );
     }
   }
+}
+
+/**
+ * Checks, before any work, that a run can be written to `dir`: read and write permission on it
+ * (asked without a prompt; the atomic rename needs both), `dir` not a file, and none of the
+ * run's files a directory. Throws SvlensError naming the problem and the fix.
+ */
+export async function checkOutputDir(dir: string, command: string): Promise<void> {
+  assertWritable(dir, command);
   const kind = async (path: string) => {
     try {
       return (await Deno.stat(path)).isDirectory ? "directory" : "file";
@@ -110,6 +105,20 @@ export async function checkOutputDir(dir: string, command: string): Promise<void
   }
 }
 
+/**
+ * Writes `DIR/results.json`, `DIR/arrays.safetensors` (only when `arrays` has entries) and
+ * `DIR/report.html`, each atomically (temporary file + rename), after {@linkcode checkOutputDir} so that all
+ * three are replaced or none. Needs read and write permission on `dir` (the rename needs read).
+ * NaN and ±Infinity become `null` in results.json (JSON has no such numbers).
+ *
+ * @example
+ * ```ts ignore
+ * await writeRun("out/toy", {
+ *   command: "toy", title: "Toy model", seed: 1, parameters: {}, summary: { loss: 0.1 },
+ *   figures: [{ kind: "table", title: "t", columns: ["a"], rows: [[1]] }],
+ * }, { "W": { shape: [2, 2], data: new Float32Array(4) } });
+ * ```
+ */
 export async function writeRun(
   dir: string,
   results: RunResults,

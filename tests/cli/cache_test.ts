@@ -209,8 +209,17 @@ Deno.test("svlens cache: usage errors exit 2, a missing write permission exits 1
     ["--allow-read=" + dir],
   );
   assertEquals(denied.code, 1);
-  assertMatch(denied.stderr, /write access/);
+  // Refused before the model is loaded, naming both flags the atomic write needs.
+  assertMatch(denied.stderr, /needs --allow-read=\S+ --allow-write=\S+ .*not granted/);
   assertEquals([...Deno.readDirSync(out)].length, 0);
+  await Deno.mkdir(`${out}/adir.safetensors`);
+  const isDir = await runCli(
+    ["cache", dir, "--tokens", "1,2", "--backend", "reference", "--out", `${out}/adir.safetensors`],
+    p,
+  );
+  assertEquals(isDir.code, 1, isDir.stderr);
+  assertMatch(isDir.stderr, /adir\.safetensors is a directory/);
+  await Deno.remove(`${out}/adir.safetensors`);
 });
 
 Deno.test({
