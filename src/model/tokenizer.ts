@@ -125,12 +125,49 @@ function checkBpeOptions(model: Record<string, unknown>, what: string): void {
   }
 }
 
+/**
+ * Ids are what the model indexes with: distinct in the vocabulary, and below the number of
+ * vocabulary entries plus added tokens (the library would accept an id of 2^40 or two tokens
+ * sharing one id, and then encode text to ids the model does not have).
+ */
+function checkIdRange(vocab: Record<string, number>, added: unknown, name: string): void {
+  const addedList = Array.isArray(added) ? added as AddedTokenJson[] : [];
+  const entries = Object.entries(vocab);
+  const limit = entries.length + addedList.length;
+  const owner = new Map<number, string>();
+  for (const [token, id] of entries) {
+    const other = owner.get(id);
+    if (other !== undefined) {
+      throw new ModelFormatError(
+        `${name} 'model.vocab' gives id ${id} to both '${other}' and '${token}'; ids must be distinct`,
+      );
+    }
+    owner.set(id, token);
+    if (id >= limit) {
+      throw new ModelFormatError(
+        `${name} 'model.vocab' maps '${token}' to ${id}, beyond the ${limit} ids of its ` +
+          `vocabulary and added tokens`,
+      );
+    }
+  }
+  for (const token of addedList) {
+    if (token.id >= limit) {
+      throw new ModelFormatError(
+        `${name} 'added_tokens' gives '${token.content}' id ${token.id}, beyond the ${limit} ids ` +
+          `of the vocabulary and added tokens`,
+      );
+    }
+  }
+}
+
 /** BPE merges: `"a b"` strings (tokenizers < 0.20) or `["a", "b"]` pairs (newer files). */
 function checkMerges(merges: unknown, what: string): void {
   if (!Array.isArray(merges)) {
     throw new ModelFormatError(`${what} must be a list of merges, got ${JSON.stringify(merges)}`);
   }
-  merges.forEach((merge: unknown, i) => {
+  // Indexed loops, not forEach: forEach skips the holes of a sparse array, which must fail too.
+  for (let i = 0; i < merges.length; i++) {
+    const merge: unknown = merges[i];
     const parts = typeof merge === "string" ? merge.split(" ") : merge;
     if (
       !Array.isArray(parts) || parts.length !== 2 ||
@@ -140,7 +177,7 @@ function checkMerges(merges: unknown, what: string): void {
         `${what}[${i}] is ${JSON.stringify(merge)}; expected "a b" or ["a", "b"]`,
       );
     }
-  });
+  }
 }
 
 /** `added_tokens`, when present: objects with a non-negative integer `id` and a string `content`. */
@@ -149,7 +186,8 @@ function checkAddedTokens(added: unknown, what: string): void {
   if (!Array.isArray(added)) {
     throw new ModelFormatError(`${what} must be a list, got ${JSON.stringify(added)}`);
   }
-  added.forEach((token: unknown, i) => {
+  for (let i = 0; i < added.length; i++) {
+    const token: unknown = added[i];
     const t = token as Partial<AddedTokenJson> | null;
     if (
       typeof t !== "object" || t === null || !Number.isSafeInteger(t.id) || t.id! < 0 ||
@@ -161,7 +199,7 @@ function checkAddedTokens(added: unknown, what: string): void {
         }; expected {"id": non-negative integer, "content": text, ...}`,
       );
     }
-  });
+  }
 }
 
 /**
@@ -190,6 +228,7 @@ export function tokenizerFromJson(json: unknown, name = "tokenizer.json"): Token
   checkBpeOptions(model, `${name} 'model'`);
   checkMerges(model["merges"], `${name} 'model.merges'`);
   checkAddedTokens(root["added_tokens"], `${name} 'added_tokens'`);
+  checkIdRange(model["vocab"] as Record<string, number>, root["added_tokens"], name);
   try {
     return new WrappedTokenizer(new HfTokenizer(root, {}));
   } catch (error) {

@@ -140,6 +140,9 @@ Deno.test("tokenizer.json: values the library would accept and then mis-encode a
     ["merges not a list", (j) => (j.model.merges = {} as unknown[]), /list of merges/],
     ["added token id", (j) => (j.added_tokens[0]!.id = [8, 0]), /added_tokens'\[0\]/],
     ["dropout", (j) => (j.model.dropout = 2), /dropout is 2; expected a number in \[0, 1\]/],
+    ["vocab id 2^40", (j) => (j.model.vocab["H"] = 2 ** 40), /maps 'H' to 1099511627776, beyond/],
+    ["shared id", (j) => (j.model.vocab["H"] = j.model.vocab["e"]), /gives id \d+ to both/],
+    ["added id beyond", (j) => (j.added_tokens[0]!.id = 9999), /'added_tokens' gives .* id 9999/],
   ];
   for (const [, mutate, message] of cases) {
     const json = valid();
