@@ -40,12 +40,8 @@ export function firstNonFinite(d: Float64Array): number {
   return -1; // unreachable: the sum is NaN only if some element is non-finite
 }
 
-/**
- * Whether finite `d` has an entry with |x| ≥ 2^512 (≈ 1.3e154), whose square overflows; also
- * true when Σx² overflows without one (then too the data is near the top of the range). One
- * branch-free pass like {@linkcode firstNonFinite}.
- */
-export function hasHugeEntry(d: Float64Array): boolean {
+/** Σx² of `d` in one branch-free pass over four sums (NaN when some entry is non-finite). */
+function sumOfSquares(d: Float64Array): number {
   let a0 = 0, a1 = 0, a2 = 0, a3 = 0, i = 0;
   const n = d.length, n4 = n - (n % 4);
   for (; i < n4; i += 4) {
@@ -55,7 +51,27 @@ export function hasHugeEntry(d: Float64Array): boolean {
     a3 += d[i + 3]! * d[i + 3]!;
   }
   for (; i < n; i++) a0 += d[i]! * d[i]!;
-  return !(a0 + a1 + a2 + a3 < Infinity);
+  return a0 + a1 + a2 + a3;
+}
+
+/**
+ * Whether finite `d` has an entry with |x| ≥ 2^512 (≈ 1.3e154), whose square overflows; also
+ * true when Σx² overflows without one (then too the data is near the top of the range). One
+ * branch-free pass like {@linkcode firstNonFinite}.
+ */
+export function hasHugeEntry(d: Float64Array): boolean {
+  return !(sumOfSquares(d) < Infinity);
+}
+
+/**
+ * Whether `d` is so large or so small in scale that the product of two such factors leaves the
+ * normal float64 range: {@linkcode hasHugeEntry}, or ‖d‖ < 2^-450 with a nonzero entry (Σx²
+ * < 2^-900; a product of two such is subnormal, losing digits). Also true for NaN/Inf.
+ */
+export function hasExtremeScale(d: Float64Array): boolean {
+  const s = sumOfSquares(d);
+  if (!(s < Infinity)) return true;
+  return s < 2 ** -900 && maxAbs(d) > 0;
 }
 
 /**

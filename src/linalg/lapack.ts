@@ -15,7 +15,7 @@
 import * as wasm from "../../wasm/lapack.wasm";
 import { NumericalError } from "../errors.ts";
 import type { Matrix } from "./matrix.ts";
-import { hasHugeEntry, maxAbs, powerOfTwoScale } from "./_validate.ts";
+import { hasExtremeScale, maxAbs, powerOfTwoScale } from "./_validate.ts";
 import type { RawSvd } from "./reference.ts";
 
 const F64 = 8;
@@ -126,13 +126,14 @@ function fromColumnMajor(cm: Float64Array, rows: number, cols: number): Float64A
 }
 
 /**
- * Divides `x` in place by 2^p ≈ max |x| (exact) when some |x| ≥ 2^512 (or Σx² overflows), and
- * returns the divisor (1 otherwise). dgeqrf's reflectors (dlarfg) form α − β with |β| the
- * column norm, which overflows once a norm exceeds ~9e307 although R and Q are representable;
- * no column of a scaled matrix comes near that. Other inputs run unchanged (cost: one pass).
+ * Divides `x` in place by 2^p ≈ max |x| (exact) when its scale is extreme (some |x| ≥ 2^512,
+ * or ‖x‖ < 2^-450; see {@linkcode hasExtremeScale}), and returns the divisor (1 otherwise).
+ * dgeqrf's reflectors (dlarfg) form α − β with |β| the column norm, which overflows once a norm
+ * exceeds ~9e307 although R and Q are representable; and a product of two tiny factors loses
+ * its digits to underflow. Other inputs run unchanged (cost: one pass).
  */
-function divideIfHuge(x: Float64Array): number {
-  if (!hasHugeEntry(x)) return 1;
+function divideIfExtreme(x: Float64Array): number {
+  if (!hasExtremeScale(x)) return 1;
   const scale = powerOfTwoScale(x);
   for (let i = 0; i < x.length; i++) x[i] = x[i]! / scale;
   return scale;
@@ -273,7 +274,7 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
   try {
     setInts(block, { m, n, k, lda: Math.max(m, 1) });
     toColumnMajor(a.data, m, n, block.f64("a", m * n));
-    const scale = divideIfHuge(block.f64("a", m * n));
+    const scale = divideIfExtreme(block.f64("a", m * n));
     const p = (name: string): number => block.ptr(name);
     const call = (routine: "dgeqrf" | "dorgqr", workPtr: number, lwork: number): void => {
       setInts(block, { lwork, info: 0 });
@@ -329,13 +330,16 @@ export function lapackQr(a: Matrix): { q: Matrix; r: Matrix } {
  * computed transposed (column-major kc×m), which is row-major U as returned; V (n×kc) likewise
  * is row-major Vᵀ.
  *
- * `huge` says whether a and b hold entries near the float64 limit (see {@linkcode divideIfHuge});
- * callers that have scanned the factors already pass it, otherwise it is computed here.
+ * `extreme` says whether a and b are of extreme scale (see {@linkcode divideIfExtreme}); callers
+ * that have scanned the factors already pass it, otherwise it is computed here.
  */
 export function lapackLowRankSvd(
   a: Matrix,
   b: Matrix,
-  huge: { a: boolean; b: boolean } = { a: hasHugeEntry(a.data), b: hasHugeEntry(b.data) },
+  extreme: { a: boolean; b: boolean } = {
+    a: hasExtremeScale(a.data),
+    b: hasExtremeScale(b.data),
+  },
 ): RawSvd {
   const m = a.rows, r = a.cols, n = b.cols;
   const kc = Math.min(m, n, r);
@@ -383,10 +387,11 @@ export function lapackLowRankSvd(
     block.f64("aRows", m * r).set(a.data);
     wasm.svl_transpose(m, r, p("aRows"), p("a"));
     block.f64("bt", n * r).set(b.data); // row-major b is column-major bᵀ (n×r) as is
-    // Factors with ‖·‖_F < 2^512 keep the core finite (|core entries| ≤ ‖a‖_F‖b‖_F); larger
-    // ones are scaled, and only s · scaleA · scaleB can then overflow (checked by the caller).
-    const scaleA = huge.a ? divideIfHuge(block.f64("a", m * r)) : 1;
-    const scaleB = huge.b ? divideIfHuge(block.f64("bt", n * r)) : 1;
+    // Factors with 2^-450 ≤ ‖·‖_F < 2^512 keep the core finite and normal (|core entries| ≤
+    // ‖a‖_F‖b‖_F); others are scaled, and only s · scaleA · scaleB can then overflow or
+    // underflow (overflow is checked by the caller; an underflowing σ is below any cutoff).
+    const scaleA = extreme.a ? divideIfExtreme(block.f64("a", m * r)) : 1;
+    const scaleB = extreme.b ? divideIfExtreme(block.f64("bt", n * r)) : 1;
     const info = call(work.ptr("work"), lwork);
     if (info > 0) {
       throw new NumericalError(

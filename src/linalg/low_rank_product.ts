@@ -12,9 +12,10 @@ import {
   assertFiniteResult,
   assertMatrix,
   factoredOverflowCause,
-  hasHugeEntry,
+  hasExtremeScale,
+  powerOfTwoScale,
 } from "./_validate.ts";
-import { type RawSvd, referenceQr, referenceSvd } from "./reference.ts";
+import { type RawSvd, referenceQr, referenceSvd, scaledBy } from "./reference.ts";
 import { defaultBackend } from "./backend.ts";
 import { lapackLowRankSvd } from "./lapack.ts";
 
@@ -79,11 +80,11 @@ export class LowRankProduct {
   svd(options: SvdOptions = {}): SvdResult {
     const { a, b } = this;
     const m = a.rows, n = b.cols;
-    // One pass per factor: Σx² is finite exactly when every entry is finite and none is huge
-    // (hasHugeEntry), so only then does the NaN/Inf check need a pass of its own.
-    const huge = { a: hasHugeEntry(a.data), b: hasHugeEntry(b.data) };
-    if (huge.a) assertFinite(a, "LowRankProduct.svd", "factor a");
-    if (huge.b) assertFinite(b, "LowRankProduct.svd", "factor b");
+    // One pass per factor: Σx² is finite and normal exactly when every entry is finite and the
+    // scale is not extreme (hasExtremeScale); only then is a NaN/Inf check pass needed.
+    const extreme = { a: hasExtremeScale(a.data), b: hasExtremeScale(b.data) };
+    if (extreme.a) assertFinite(a, "LowRankProduct.svd", "factor a");
+    if (extreme.b) assertFinite(b, "LowRankProduct.svd", "factor b");
     if (m === 0 || n === 0 || a.cols === 0) {
       const k = Math.min(m, n, a.cols);
       const raw: RawSvd = {
@@ -97,18 +98,23 @@ export class LowRankProduct {
     const backend = options.backend ?? defaultBackend();
     const overflow = (): string => factoredOverflowCause(a, b);
     if (backend === "lapack") {
-      const raw = lapackLowRankSvd(a, b, huge);
+      const raw = lapackLowRankSvd(a, b, extreme);
       assertFiniteSvd(raw, "LowRankProduct.svd", overflow);
       return finishSvd(raw, m, n, options);
     }
-    const f1 = referenceQr(a); // Q1 m×k1, R1 k1×r
-    const f2 = referenceQr(transposeOf(b)); // Q2 n×k2, R2 k2×r
+    // Factors of extreme scale are divided by exact powers of two, as the WASM path does: the
+    // core R₁R₂ᵀ of two tiny factors would underflow.
+    const ca = extreme.a ? powerOfTwoScale(a.data) : 1,
+      cb = extreme.b ? powerOfTwoScale(b.data) : 1;
+    const f1 = referenceQr(ca === 1 ? a : scaledBy(a, ca)); // Q1 m×k1, R1 k1×r
+    const f2 = referenceQr(transposeOf(cb === 1 ? b : scaledBy(b, cb))); // Q2 n×k2, R2 k2×r
     const core = matmulTransB(f1.r, f2.r); // k1×k2
     // The core carries the product's scale: an overflow shows here first (R₁ and R₂ are
     // finite, as referenceQr scales its input), before the Jacobi SVD would see an Inf.
     assertFiniteResult("LowRankProduct.svd", { "core R₁R₂ᵀ": core.data }, overflow);
     const c = referenceSvd(core);
-    const raw: RawSvd = { u: matmul(f1.q, c.u), s: c.s, vt: matmulTransB(c.vt, f2.q) };
+    const sv = ca === 1 && cb === 1 ? c.s : c.s.map((x) => x * ca * cb);
+    const raw: RawSvd = { u: matmul(f1.q, c.u), s: sv, vt: matmulTransB(c.vt, f2.q) };
     assertFiniteSvd(raw, "LowRankProduct.svd", overflow);
     return finishSvd(raw, m, n, options);
   }

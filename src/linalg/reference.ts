@@ -363,7 +363,7 @@ function swap(a: Float64Array, i: number, j: number): void {
 }
 
 /** a / c elementwise (c a power of two: exact). */
-function scaledBy(a: Matrix, c: number): Matrix {
+export function scaledBy(a: Matrix, c: number): Matrix {
   const out = new Float64Array(a.data.length);
   for (let i = 0; i < out.length; i++) out[i] = a.data[i]! / c;
   return { rows: a.rows, cols: a.cols, data: out };

@@ -58,6 +58,29 @@ for (const backend of BACKENDS) {
     assertEquals(svd(matrix(1, 1, [-1e-310]), { backend }).s[0], 1e-310);
   });
 
+  Deno.test(`LowRankProduct[${backend}]: tiny factors (1e-150, 1e-160) give the same vectors`, () => {
+    // Two 1e-160 factors make a product near 1e-320 (subnormal): the core R₁R₂ᵀ underflowed and
+    // the singular vectors came out wrong (cos 0.66) before both factors were scaled first.
+    const rng = new Rng(41);
+    const a = gaussian(30, 8, rng), b = gaussian(8, 25, rng);
+    const base = new LowRankProduct(a, b).svd({ backend });
+    for (const scale of [1e-150, 1e-160]) {
+      const tiny = (m: typeof a) => matrix(m.rows, m.cols, m.data.map((x) => x * scale));
+      const r = new LowRankProduct(tiny(a), tiny(b)).svd({ backend });
+      assertEquals(r.rank, 8, `rank at ${scale}`);
+      let du = 0, dv = 0;
+      for (let i = 0; i < r.u.data.length; i++) {
+        du = Math.max(du, Math.abs(r.u.data[i]! - base.u.data[i]!));
+      }
+      for (let i = 0; i < r.vt.data.length; i++) {
+        dv = Math.max(dv, Math.abs(r.vt.data[i]! - base.vt.data[i]!));
+      }
+      assertOk(du < 1e-12 && dv < 1e-12, `vectors at ${scale}: max |Δu| ${du}, |Δv| ${dv}`);
+      // σ·scale² is normal at 1e-150 (1e-300): there it is exact to rounding.
+      if (scale === 1e-150) assertRel(r.s[0]!, base.s[0]! * scale * scale, 1e-13, "σ₁");
+    }
+  });
+
   Deno.test(`LowRankProduct[${backend}]: an overflowing product is a NumericalError naming both scales`, () => {
     // (1e200, 1e200)ᵀ·(1e200, 1): σ = √2·1e200·‖(1e200, 1)‖ ≈ 1.4e400.
     const p = new LowRankProduct(matrix(2, 1, [1e200, 1e200]), matrix(1, 2, [1e200, 1]));
