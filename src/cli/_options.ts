@@ -33,6 +33,22 @@ export function resolveBackend(requested: Backend | "auto"): Promise<Backend> {
   return chooseBackend(requested, (message) => console.error(`warning: ${message}`));
 }
 
+/** Throws a usage error for a `--heads` entry the model (`nLayers` × `nHeads`) does not have. */
+export function checkHeadsExist(
+  heads: ReadonlyArray<readonly [number, number]> | undefined,
+  config: { nLayers: number; nHeads: number },
+  modelId: string,
+): void {
+  for (const [l, h] of heads ?? []) {
+    if (l >= config.nLayers || h >= config.nHeads) {
+      throw new UsageError(
+        `--heads ${l}.${h} does not exist: ${modelId} has ${config.nLayers} layers × ` +
+          `${config.nHeads} heads (layers 0–${config.nLayers - 1}, heads 0–${config.nHeads - 1})`,
+      );
+    }
+  }
+}
+
 /** TransformerLens's `from_pretrained` flag names → svlens's processing fields. */
 const PROCESSING_FLAGS: Readonly<Record<string, keyof Processing>> = {
   fold_ln: "foldLayerNorm",

@@ -15,7 +15,7 @@ import { loadTokenizer } from "../model/tokenizer.ts";
 import { checkOutputDir, formatTable, writeRun } from "../report/mod.ts";
 import { HEAD_TYPES, type IoiSadResult, sadOnIoi, SUM_CHECK_RTOL } from "../sad/mod.ts";
 import { NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
-import { modelArg, resolveBackend } from "./_options.ts";
+import { checkHeadsExist, modelArg, resolveBackend } from "./_options.ts";
 import { biasForm, checkBias, SAD_OPTION_SPECS, sadOptions } from "./_sad_options.ts";
 import {
   HEAD_COLUMNS,
@@ -99,14 +99,7 @@ export async function run(args: string[]): Promise<number> {
       `warning: --rotary per-offset has no effect: ${modelId} has no rotary embeddings`,
     );
   }
-  for (const [l, h] of heads ?? []) {
-    if (l >= nLayers || h >= nHeads) {
-      throw new UsageError(
-        `--heads ${l}.${h} does not exist: ${modelId} has ${nLayers} layers × ${nHeads} heads ` +
-          `(layers 0–${nLayers - 1}, heads 0–${nHeads - 1})`,
-      );
-    }
-  }
+  checkHeadsExist(heads, model.config, modelId);
   const backend = await resolveBackend(requested);
   const total = heads?.length ?? nLayers * nHeads;
   const quiet = values.json === true;

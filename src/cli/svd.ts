@@ -35,7 +35,7 @@ import type { ArrayEntry, Figure, RunResults } from "../report/types.ts";
 import { formatTable } from "../report/table.ts";
 import { checkOutputDir, writeRun } from "../report/write_run.ts";
 import { headsOption, intOption, NO_OUT_NOTE, parseCommandArgs } from "./_args.ts";
-import { modelArg, processingNames, processingOption } from "./_options.ts";
+import { checkHeadsExist, modelArg, processingNames, processingOption } from "./_options.ts";
 
 /** The usage text printed with `--help` and on usage errors. */
 export const USAGE: string = [
@@ -294,14 +294,7 @@ export async function run(args: string[]): Promise<number> {
   const loaded = await loadModel(modelId, { revision: values.revision, offline: values.offline });
   const { config } = loaded;
   const heads = requested ?? allHeads(loaded);
-  for (const [l, h] of heads) {
-    if (l >= config.nLayers || h >= config.nHeads) {
-      throw new UsageError(
-        `--heads ${l}.${h} does not exist: ${modelId} has layers 0..${config.nLayers - 1} and ` +
-          `heads 0..${config.nHeads - 1}`,
-      );
-    }
-  }
+  checkHeadsExist(heads, config, modelId);
   if (rotaryOffset !== undefined && config.rotaryDim === 0) {
     throw new UsageError(
       `--rotary-offset needs a rotary model; ${modelId} (${config.architecture}) has learned ` +
